@@ -1,0 +1,224 @@
+"""Interpreter backends behind one small interface: ai-edge-litert, tflite-runtime, onnxruntime.
+
+Every runner takes float32 inputs and returns float32 outputs: for int8-I/O models
+the runner applies the model's own quantisation parameters, so callers never care
+how a file was exported.  Inputs may change shape between calls (MTCNN's P-Net
+sees one shape per pyramid level); the runner re-plans only when the shape changes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .errors import BackendError, ModelError
+
+BACKENDS = ("litert", "tflite-runtime", "onnxruntime")
+SUFFIX_BACKENDS = {".tflite": ("litert", "tflite-runtime"), ".onnx": ("onnxruntime",)}
+
+
+def default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class ModelRunner:
+    """Runs one model file.  Subclasses implement ``_run``; ``run`` converts dtypes."""
+
+    backend: str = ""
+
+    def __init__(self, path: Path, threads: int):
+        self.path = Path(path)
+        self.threads = threads
+
+    @property
+    def input_shape(self) -> tuple:
+        raise NotImplementedError
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        """Run on one batch; returns the outputs in the model's declared order, as float32."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        return self._run(x)
+
+    def _run(self, x: np.ndarray) -> list[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# -- TFLite (ai-edge-litert or the legacy tflite-runtime) ---------------------------
+def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+    dtype = detail["dtype"]
+    if dtype == np.float32:
+        return x
+    scale, zero = detail["quantization"]
+    if not scale:
+        return x.astype(dtype)
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+
+def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
+    if y.dtype == np.float32:
+        return y
+    scale, zero = detail["quantization"]
+    if not scale:
+        return y.astype(np.float32)
+    return (y.astype(np.float32) - zero) * scale
+
+
+class TFLiteRunner(ModelRunner):
+    def __init__(self, path: Path, threads: int, backend: str):
+        super().__init__(path, threads)
+        self.backend = backend
+        Interpreter = _tflite_interpreter_class(backend)
+        try:
+            self._interp = Interpreter(model_path=str(path), num_threads=threads)
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise _explain_tflite_failure(path, backend, exc) from None
+        self._in = self._interp.get_input_details()[0]
+        self._outs = self._interp.get_output_details()
+        self._shape = tuple(self._in["shape"])
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(int(v) for v in self._in["shape_signature"])
+
+    def _run(self, x: np.ndarray) -> list[np.ndarray]:
+        if x.shape != self._shape:
+            self._interp.resize_tensor_input(self._in["index"], list(x.shape), strict=False)
+            self._interp.allocate_tensors()
+            self._in = self._interp.get_input_details()[0]
+            self._outs = self._interp.get_output_details()
+            self._shape = x.shape
+        self._interp.set_tensor(self._in["index"], _quantize(x, self._in))
+        self._interp.invoke()
+        return [_dequantize(self._interp.get_tensor(d["index"]), d) for d in self._outs]
+
+
+def _tflite_interpreter_class(backend: str):
+    if backend == "litert":
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as exc:
+            raise BackendError(f"backend litert needs ai-edge-litert: pip install 'fakeface[edge]' ({exc})") from None
+        return Interpreter
+    try:
+        from tflite_runtime.interpreter import Interpreter
+    except ImportError as exc:
+        raise BackendError(
+            f"backend tflite-runtime is not importable ({exc}); it needs numpy<2 and no TensorFlow in "
+            "the same process: pip install 'fakeface[legacy]', or use --backend litert"
+        ) from None
+    return Interpreter
+
+
+def _explain_tflite_failure(path: Path, backend: str, exc: Exception) -> Exception:
+    msg = " ".join(str(exc).split())
+    if backend == "tflite-runtime":
+        if "opcode" in msg or "version" in msg:
+            return BackendError(
+                f"{path}: tflite-runtime 2.14 cannot run this model ({msg[:160]}); dynamic-range "
+                "and other newer op versions need ai-edge-litert (--backend litert)"
+            )
+        if "numpy" in msg.lower() or "_ARRAY_API" in msg:
+            return BackendError(f"{path}: tflite-runtime needs numpy<2 ({msg[:160]}); use --backend litert")
+    if "flatbuffer" in msg.lower() or "model" in msg.lower() or "identifier" in msg.lower():
+        return ModelError(f"{path}: not a valid TFLite model ({msg[:200]})")
+    return BackendError(f"{path}: {backend} failed to load the model ({msg[:200]})")
+
+
+# -- ONNX -------------------------------------------------------------------------
+class OnnxRunner(ModelRunner):
+    backend = "onnxruntime"
+
+    def __init__(self, path: Path, threads: int):
+        super().__init__(path, threads)
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise BackendError(f"backend onnxruntime is not installed: pip install 'fakeface[edge]' ({exc})") from None
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        # Several sessions (P/R/O-Net + classifier) share few cores: spinning threads
+        # would steal the CPU from each other between runs.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.log_severity_level = 3
+        try:
+            self._sess = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            msg = " ".join(str(exc).split())
+            raise ModelError(f"{path}: not a valid ONNX model ({msg[:200]})") from None
+        self._in = self._sess.get_inputs()[0]
+        self._out_names = [o.name for o in self._sess.get_outputs()]
+        self._in_is_int8 = "int8" in self._in.type
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(d if isinstance(d, int) else -1 for d in self._in.shape)
+
+    def _run(self, x: np.ndarray) -> list[np.ndarray]:
+        outs = self._sess.run(self._out_names, {self._in.name: x})
+        return [np.asarray(o, dtype=np.float32) for o in outs]
+
+
+# -- factory ----------------------------------------------------------------------
+def available_backends() -> list[str]:
+    """Backends importable in this environment (without importing TensorFlow)."""
+    import importlib.util
+
+    found = []
+    if importlib.util.find_spec("ai_edge_litert") is not None:
+        found.append("litert")
+    if importlib.util.find_spec("tflite_runtime") is not None:
+        found.append("tflite-runtime")
+    if importlib.util.find_spec("onnxruntime") is not None:
+        found.append("onnxruntime")
+    return found
+
+
+def backends_for(path: str | os.PathLike) -> tuple[str, ...]:
+    return SUFFIX_BACKENDS.get(Path(path).suffix.lower(), ())
+
+
+def resolve_backend(path: str | os.PathLike, backend: str = "auto") -> str:
+    path = Path(path)
+    candidates = backends_for(path)
+    if not candidates:
+        raise ModelError(f"{path}: unknown model format {path.suffix!r}; expected .tflite or .onnx")
+    if backend == "auto":
+        have = available_backends()
+        for name in candidates:
+            if name in have:
+                return name
+        raise BackendError(f"{path}: no interpreter for {path.suffix} installed; pip install 'fakeface[edge]'")
+    if backend not in BACKENDS:
+        raise BackendError(f"unknown backend {backend!r}; choose from auto, {', '.join(BACKENDS)}")
+    if backend not in candidates:
+        raise BackendError(f"{path}: backend {backend} cannot run {path.suffix} files (use {', '.join(candidates)})")
+    return backend
+
+
+def open_model(path: str | os.PathLike, backend: str = "auto", threads: Optional[int] = None) -> ModelRunner:
+    """Open ``path`` with the named backend (or the best available one for its suffix)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    if path.stat().st_size == 0:
+        raise ModelError(f"{path}: model file is empty")
+    name = resolve_backend(path, backend)
+    threads = threads or default_threads()
+    if name == "onnxruntime":
+        return OnnxRunner(path, threads)
+    return TFLiteRunner(path, threads, name)

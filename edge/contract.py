@@ -1,0 +1,172 @@
+"""The model contract: how a face is cropped and fed to the classifier, and how its output is read.
+
+This is the single source of truth shared by ``train/`` (which builds training crops
+with :func:`crop_face`) and by the edge runtime (which crops detected faces the same
+way).  A contract travels with every model file as a JSON sidecar named
+``<model file>.json`` (``fakeface.tflite`` -> ``fakeface.tflite.json``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import cv2
+import numpy as np
+
+from .atomic import write_text_atomic
+from .errors import ModelError
+
+SCHEMA_VERSION = 1
+SIDECAR_SUFFIX = ".json"
+
+
+@dataclass
+class ModelContract:
+    """Everything needed to turn a detected face into a decision, besides the weights.
+
+    Inputs are RGB, float32 pixel values in [0, 255], NHWC, ``input_size`` square.
+    Normalisation happens *inside* the model, so every format takes the same pixels.
+    The single output is the probability that the face is fake.
+    """
+
+    input_size: int = 128
+    # Square crop around the detector's box: side = max(w, h) * (1 + 2 * crop_margin).
+    crop_margin: float = 0.1
+    color_order: str = "RGB"
+    input_range: Sequence[float] = (0.0, 255.0)
+    labels: Sequence[str] = ("real", "fake")
+    # fake_probability >= threshold -> "fake".  Set by `fakeface calibrate`.
+    threshold: float = 0.5
+    name: str = "fakeface"
+    architecture: str = ""
+    format: str = "keras"
+    # sha256 of the model file this contract describes, and of the Keras model it came from.
+    sha256: Optional[str] = None
+    source_sha256: Optional[str] = None
+    calibration: dict = field(default_factory=dict)
+    schema: int = SCHEMA_VERSION
+
+    # -- serialisation -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["input_range"] = list(self.input_range)
+        d["labels"] = list(self.labels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "metadata") -> "ModelContract":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ModelError(f"{where}: unknown metadata keys {unknown} (newer fakeface?)")
+        if d.get("schema", SCHEMA_VERSION) > SCHEMA_VERSION:
+            raise ModelError(f"{where}: metadata schema {d['schema']} is newer than this fakeface")
+        try:
+            c = cls(**d)
+        except TypeError as exc:
+            raise ModelError(f"{where}: malformed metadata ({exc})") from None
+        if c.color_order not in ("RGB", "BGR"):
+            raise ModelError(f"{where}: color_order must be RGB or BGR, not {c.color_order!r}")
+        if len(c.labels) != 2:
+            raise ModelError(f"{where}: expected two labels (real, fake), got {list(c.labels)}")
+        if not (isinstance(c.input_size, int) and 8 <= c.input_size <= 1024):
+            raise ModelError(f"{where}: input_size {c.input_size!r} is not a sane integer")
+        return c
+
+    def label_for(self, fake_probability: float) -> str:
+        return self.labels[1] if fake_probability >= self.threshold else self.labels[0]
+
+
+def sidecar_path(model_path: str | os.PathLike) -> Path:
+    return Path(str(model_path) + SIDECAR_SUFFIX)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_contract(model_path: str | os.PathLike, contract: ModelContract) -> Path:
+    """Write the sidecar atomically next to ``model_path``."""
+    path = sidecar_path(model_path)
+    write_text_atomic(path, json.dumps(contract.to_dict(), indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def load_contract(model_path: str | os.PathLike, verify_hash: bool = True) -> ModelContract:
+    """Read and check the sidecar of ``model_path``.
+
+    With ``verify_hash`` the file's sha256 must equal the recorded one, so a model
+    swapped or damaged after export is refused instead of silently misbehaving.
+    """
+    model_path = Path(model_path)
+    path = sidecar_path(model_path)
+    if not model_path.is_file():
+        raise ModelError(f"{model_path}: model file not found")
+    if not path.is_file():
+        raise ModelError(f"{model_path}: metadata sidecar {path.name} not found")
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: unreadable metadata ({exc})") from None
+    if not isinstance(d, dict):
+        raise ModelError(f"{path}: metadata must be a JSON object")
+    contract = ModelContract.from_dict(d, where=str(path))
+    if verify_hash and contract.sha256:
+        actual = file_sha256(model_path)
+        if actual != contract.sha256:
+            raise ModelError(
+                f"{model_path}: sha256 {actual[:12]}... does not match its metadata "
+                f"({contract.sha256[:12]}...); the file was changed or damaged after export"
+            )
+    return contract
+
+
+# -- crop geometry -----------------------------------------------------------------
+def square_crop_box(box: Sequence[float], margin: float) -> tuple[int, int, int]:
+    """Return (x0, y0, side) of the square crop, in integer pixels, for box (x, y, w, h)."""
+    x, y, w, h = (float(v) for v in box)
+    side = max(w, h) * (1.0 + 2.0 * margin)
+    side_i = max(1, int(round(side)))
+    cx, cy = x + w / 2.0, y + h / 2.0
+    x0 = int(round(cx - side_i / 2.0))
+    y0 = int(round(cy - side_i / 2.0))
+    return x0, y0, side_i
+
+
+def crop_face(image_rgb: np.ndarray, box: Sequence[float], contract: ModelContract) -> np.ndarray:
+    """Cut the contract's square crop around ``box`` from an RGB uint8 image.
+
+    Returns a ``(input_size, input_size, 3)`` uint8 array in the contract's colour
+    order.  Parts of the square outside the image are filled by edge replication
+    (a black border would be an easy, wrong cue).  Shrinking uses area averaging,
+    enlarging uses bilinear interpolation; training crops are made by this very
+    function, so both sides see identical pixels.
+    """
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+        raise ValueError(f"crop_face needs an HxWx3 uint8 RGB image, got {image_rgb.shape} {image_rgb.dtype}")
+    H, W = image_rgb.shape[:2]
+    x0, y0, side = square_crop_box(box, contract.crop_margin)
+    x1, y1 = x0 + side, y0 + side
+    pad_l, pad_t = max(0, -x0), max(0, -y0)
+    pad_r, pad_b = max(0, x1 - W), max(0, y1 - H)
+    patch = image_rgb[max(0, y0):min(H, y1), max(0, x0):min(W, x1)]
+    if patch.size == 0:
+        raise ValueError(f"face box {tuple(box)} lies outside the {W}x{H} image")
+    if pad_l or pad_t or pad_r or pad_b:
+        patch = cv2.copyMakeBorder(patch, pad_t, pad_b, pad_l, pad_r, cv2.BORDER_REPLICATE)
+    size = contract.input_size
+    interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    crop = cv2.resize(patch, (size, size), interpolation=interp) if side != size else patch.copy()
+    if contract.color_order == "BGR":
+        crop = crop[:, :, ::-1]
+    return np.ascontiguousarray(crop)
