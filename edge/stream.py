@@ -1,0 +1,155 @@
+"""Video / camera mode: per-frame decisions smoothed into a stable face-unlock verdict.
+
+The loop survives a flaky source: opening is retried, a run of failed or empty reads
+ends the stream after ``max_failed_reads``, a frame whose processing raises is
+counted and skipped, and Ctrl-C ends it cleanly with a summary.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Deque, Optional, Union
+
+import cv2
+import numpy as np
+
+from .errors import FakeFaceError, ImageError
+from .faces import FaceResult
+from .imageio import frame_to_rgb
+
+NO_FACE = "no-face"
+UNSURE = "unsure"
+
+
+@dataclass
+class FrameDecision:
+    index: int
+    label: str  # real | fake | no-face: the most confident face decides
+    fake_probability: Optional[float]
+    faces: list[FaceResult]
+
+
+class VerdictSmoother:
+    """Majority vote over the last ``window`` frame decisions.
+
+    A verdict needs at least ``min_share`` of the window; until then (or when votes
+    are split) it is "unsure".  A face-unlock check should act only on "real".
+    """
+
+    def __init__(self, window: int = 15, min_share: float = 0.6):
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        self.window = window
+        self.min_share = min_share
+        self._labels: Deque[str] = collections.deque(maxlen=window)
+
+    def update(self, label: str) -> str:
+        self._labels.append(label)
+        return self.verdict
+
+    @property
+    def verdict(self) -> str:
+        if not self._labels:
+            return UNSURE
+        label, count = collections.Counter(self._labels).most_common(1)[0]
+        return label if count >= self.min_share * self.window else UNSURE
+
+
+@dataclass
+class WatchSummary:
+    frames_read: int = 0
+    frames_checked: int = 0
+    frames_failed: int = 0  # frames whose processing raised and were skipped
+    failed_reads: int = 0
+    verdict: str = UNSURE
+    fps: float = 0.0
+    stop_reason: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def open_capture(source: Union[int, str]):
+    return cv2.VideoCapture(source)
+
+
+def watch(
+    source: Union[int, str],
+    check: Callable[[np.ndarray], list[FaceResult]],
+    real_label: str = "real",
+    window: int = 15,
+    max_frames: Optional[int] = None,
+    max_open_retries: int = 3,
+    max_failed_reads: int = 5,
+    retry_delay: float = 0.5,
+    on_frame: Optional[Callable[[FrameDecision, str, float], None]] = None,
+    capture_factory: Callable = open_capture,
+) -> WatchSummary:
+    """Run ``check`` on each frame of ``source`` and smooth the result.
+
+    ``source`` is a camera index or a video path.  ``on_frame(decision, verdict, fps)``
+    is called after every checked frame.  Returns when the stream ends, after too
+    many failed reads, after ``max_frames``, or on Ctrl-C.
+    """
+    summary = WatchSummary()
+    smoother = VerdictSmoother(window)
+    cap = None
+    for attempt in range(max_open_retries):
+        cap = capture_factory(source)
+        if cap is not None and cap.isOpened():
+            break
+        if cap is not None:
+            cap.release()
+        cap = None
+        if attempt + 1 < max_open_retries:
+            time.sleep(retry_delay)
+    if cap is None:
+        summary.stop_reason = f"could not open video source {source!r} after {max_open_retries} tries"
+        return summary
+
+    is_file = isinstance(source, str)
+    started = time.perf_counter()
+    consecutive_failures = 0
+    try:
+        while max_frames is None or summary.frames_read < max_frames:
+            ok, frame = cap.read()
+            if not ok or frame is None or getattr(frame, "size", 0) == 0:
+                summary.failed_reads += 1
+                consecutive_failures += 1
+                if is_file and not ok:
+                    summary.stop_reason = "end of stream"
+                    break
+                if consecutive_failures >= max_failed_reads:
+                    summary.stop_reason = f"source stopped delivering frames ({consecutive_failures} failed reads in a row)"
+                    break
+                time.sleep(retry_delay if not is_file else 0)
+                continue
+            consecutive_failures = 0
+            summary.frames_read += 1
+            try:
+                faces = check(frame_to_rgb(frame))
+            except (FakeFaceError, ValueError, cv2.error) as exc:
+                summary.frames_failed += 1
+                if len(summary.errors) < 20:
+                    summary.errors.append(f"frame {summary.frames_read}: {exc}")
+                continue
+            summary.frames_checked += 1
+            if faces:
+                top = faces[0]
+                decision = FrameDecision(summary.frames_read, top.label, top.fake_probability, faces)
+            else:
+                decision = FrameDecision(summary.frames_read, NO_FACE, None, faces)
+            summary.verdict = smoother.update(decision.label)
+            elapsed = time.perf_counter() - started
+            summary.fps = summary.frames_checked / elapsed if elapsed > 0 else 0.0
+            if on_frame is not None:
+                on_frame(decision, summary.verdict, summary.fps)
+        else:
+            summary.stop_reason = f"reached --max-frames {max_frames}"
+    except KeyboardInterrupt:
+        summary.stop_reason = "interrupted"
+    finally:
+        cap.release()
+    elapsed = time.perf_counter() - started
+    summary.fps = summary.frames_checked / elapsed if elapsed > 0 else 0.0
+    return summary
