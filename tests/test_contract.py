@@ -1,0 +1,76 @@
+"""The model contract: sidecar round trip, hash check, crop geometry."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fakeface.edge.contract import (
+    ModelContract, crop_face, file_sha256, load_contract, save_contract, sidecar_path, square_crop_box,
+)
+from fakeface.edge.errors import ModelError
+
+
+def test_sidecar_round_trip_and_hash_check(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"pretend model bytes")
+    c = ModelContract(input_size=64, crop_margin=0.2, threshold=0.37, sha256=file_sha256(model))
+    save_contract(model, c)
+    assert sidecar_path(model).name == "m.tflite.json"
+    back = load_contract(model)
+    assert back == ModelContract.from_dict(c.to_dict())
+    assert back.label_for(0.37) == "fake" and back.label_for(0.369) == "real"
+    model.write_bytes(b"pretend model bytes, tampered")
+    with pytest.raises(ModelError, match="does not match its metadata"):
+        load_contract(model)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"input_size": "big"}, "input_size"),
+    ({"labels": ["a"]}, "two labels"),
+    ({"colour": "RGB"}, "unknown metadata keys"),
+    ({"color_order": "YUV"}, "color_order"),
+    ({"schema": 99}, "newer"),
+])
+def test_malformed_metadata_is_refused(tmp_path, bad, match):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"x")
+    d = ModelContract().to_dict()
+    d.update(bad)
+    sidecar_path(model).write_text(json.dumps(d))
+    with pytest.raises(ModelError, match=match):
+        load_contract(model)
+
+
+def test_missing_model_or_sidecar(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        load_contract(tmp_path / "nope.tflite")
+    (tmp_path / "m.tflite").write_bytes(b"x")
+    with pytest.raises(ModelError, match="sidecar"):
+        load_contract(tmp_path / "m.tflite")
+    sidecar_path(tmp_path / "m.tflite").write_text("{not json")
+    with pytest.raises(ModelError, match="unreadable metadata"):
+        load_contract(tmp_path / "m.tflite")
+
+
+def test_crop_is_square_centered_and_padded_by_replication():
+    img = np.zeros((100, 200, 3), np.uint8)
+    img[:, :100] = (255, 0, 0)  # left half red, right half black
+    c = ModelContract(input_size=32, crop_margin=0.0)
+    x0, y0, side = square_crop_box((90, 40, 20, 10), 0.0)
+    assert (x0, y0, side) == (90, 35, 20)
+    crop = crop_face(img, (90, 40, 20, 10), c)
+    assert crop.shape == (32, 32, 3)
+    assert crop[:, :14, 0].min() == 255 and crop[:, 18:, 0].max() == 0
+    # A box hanging off the top-left corner: the missing part repeats the edge pixels.
+    corner = crop_face(img, (-10, -10, 20, 20), ModelContract(input_size=20, crop_margin=0.0))
+    assert corner.shape == (20, 20, 3) and corner[..., 0].min() == 255
+    bgr = crop_face(img, (0, 0, 50, 50), ModelContract(input_size=8, color_order="BGR"))
+    assert bgr[..., 2].min() == 255 and bgr[..., 0].max() == 0
+
+
+def test_crop_rejects_non_rgb_uint8():
+    with pytest.raises(ValueError):
+        crop_face(np.zeros((10, 10), np.uint8), (0, 0, 5, 5), ModelContract())
