@@ -1,0 +1,221 @@
+"""``export_model``: Keras model -> every selected format, each checked against Keras before it is published.
+
+Each file is converted into a hidden staging folder inside ``out_dir``, measured
+there by the edge runtime, and only renamed to its runtime name (with its sidecar)
+when it passes the gate.  A failed file is kept as ``<stem>.<kind>.failed.<ext>``
+without a sidecar (the edge loader refuses a model without one), or removed with
+``keep_failed=False``; an earlier export under the runtime name is removed as well,
+so the folder never offers a model that did not pass against this source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from fakeface.edge.contract import ModelContract, file_sha256, load_contract, save_contract, sidecar_path
+from fakeface.edge.errors import FakeFaceError
+
+from .crops import load_calibration_set, load_eval_set
+from .diagnostics import diagnose, worst_layer_names
+from .errors import ExportError
+from .formats import ExportFormat, ExportJob, run_export, select_formats
+from .parity import ParityReport, ParityRow, apply_gate, measure_file, runtime_backend, score
+
+DEFAULT_MAX_ACC_DROP = 0.5  # percentage points
+DEFAULT_MIN_AGREEMENT = 99.5  # percent
+
+
+def _log(*args, file=None, **kw):
+    print(*args, file=file or sys.stdout, flush=True, **kw)
+
+
+def source_contract(keras_path: Path, model) -> ModelContract:
+    """The Keras model's sidecar; without one, a default contract sized from the model's input."""
+    if sidecar_path(keras_path).is_file():
+        return load_contract(keras_path)
+    shape = tuple(model.inputs[0].shape)
+    if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3 or not shape[1]:
+        raise ExportError(f"{keras_path}: no sidecar {sidecar_path(keras_path).name} and input shape {shape} is not (N, S, S, 3)")
+    _log(f"fakeface export: warning: {keras_path} has no sidecar; using a default contract with input_size={shape[1]}",
+         file=sys.stderr)
+    return ModelContract(input_size=int(shape[1]), format="keras")
+
+
+def _load_model(keras_path: Path):
+    from .tf_import import load_keras_model
+
+    if not keras_path.is_file():
+        raise ExportError(f"{keras_path}: Keras model not found")
+    try:
+        return load_keras_model(keras_path)
+    except (ValueError, OSError, TypeError) as exc:
+        raise ExportError(f"{keras_path}: cannot load Keras model ({' '.join(str(exc).split())[:200]})") from None
+
+
+def _unlink(*paths: Path) -> None:
+    for p in paths:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def _readable(*paths: Path) -> None:
+    # Atomic writes go through mkstemp (mode 0600); exported models are meant to be shared.
+    mask = os.umask(0)
+    os.umask(mask)
+    for p in paths:
+        with contextlib.suppress(OSError):
+            os.chmod(p, 0o666 & ~mask)
+
+
+def _parse_names(names) -> list[str]:
+    if not names:
+        return []
+    if isinstance(names, str):
+        names = names.split(",")
+    return [n.strip() for n in names if n.strip()]
+
+
+def export_model(
+    keras_path,
+    out_dir,
+    formats: Optional[Sequence[str] | str] = None,
+    calib_dir=None,
+    eval_dir=None,
+    *,
+    max_acc_drop: float = DEFAULT_MAX_ACC_DROP,
+    min_agreement: float = DEFAULT_MIN_AGREEMENT,
+    float_layers: Sequence[str] | str = (),
+    auto_float: int = 0,
+    keep_failed: bool = True,
+    calib_limit: int = 256,
+    eval_limit: Optional[int] = None,
+    latency_runs: int = 30,
+    log=_log,
+) -> ParityReport:
+    """Export ``keras_path`` to ``formats`` in ``out_dir`` and return the parity report.
+
+    ``float_layers`` keeps the named layers (Keras layer names, or full names from the
+    diagnostics) in float in the int8 formats.  ``auto_float=k`` retries a failed int8
+    format once with its ``k`` worst layers (per the diagnostics) kept in float.
+    The report is also written to ``out_dir``/parity.json and parity.md.
+    """
+    keras_path, out_dir = Path(keras_path), Path(out_dir)
+    fmts: list[ExportFormat] = select_formats(formats)
+    float_layers = _parse_names(float_layers)
+    model = _load_model(keras_path)
+    contract = source_contract(keras_path, model)
+    source_sha = file_sha256(keras_path)
+
+    calib = None
+    if any(f.needs_calibration for f in fmts):
+        calib = load_calibration_set(Path(calib_dir) if calib_dir else None, contract, limit=calib_limit).x
+    evalset = load_eval_set(Path(eval_dir) if eval_dir else None, contract, limit=eval_limit)
+    if calib_dir and eval_dir and Path(calib_dir).resolve() == Path(eval_dir).resolve():
+        log("fakeface export: warning: --calib and --eval are the same folder; parity is then measured "
+            "on the calibration crops and looks better than it is", file=sys.stderr)
+
+    keras_probs = np.asarray(model.predict(evalset.x, batch_size=64, verbose=0), np.float64).reshape(len(evalset), -1)[:, -1]
+    keras_row = score(ParityRow("keras", "Keras (reference)", file=keras_path.name, backend="tensorflow",
+                                size_bytes=keras_path.stat().st_size),
+                      evalset.y, keras_probs, keras_probs, contract.threshold)
+    report = ParityReport(
+        source=str(keras_path), source_sha256=source_sha, eval_dir=str(eval_dir),
+        n_real=int(np.sum(evalset.y == 0)), n_fake=int(np.sum(evalset.y == 1)),
+        threshold=contract.threshold, max_acc_drop=max_acc_drop, min_agreement=min_agreement,
+        keras=keras_row, out_dir=str(out_dir),
+    )
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = keras_path.stem
+    # The staging folder is hidden and inside out_dir, so publishing is an atomic rename.
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+    job = ExportJob(model=model, keras_path=keras_path, contract=contract, calib=calib, workdir=staging)
+    log(f"Exporting {keras_path.name} ({len(fmts)} formats) to {out_dir}/; parity on {len(evalset)} crops")
+    try:
+        for fmt in fmts:
+            row = _export_one(fmt, job, staging, stem, evalset, keras_probs, keras_row, float_layers,
+                              auto_float, max_acc_drop, min_agreement, latency_runs, log)
+            _publish(fmt, row, staging / fmt.filename(stem), out_dir, stem, contract, source_sha, keep_failed)
+            report.rows.append(row)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _readable(*report.write(out_dir))
+    return report
+
+
+def _export_one(fmt, job, staging, stem, evalset, keras_probs, keras_row, float_layers, auto_float,
+                max_acc_drop, min_agreement, latency_runs, log) -> ParityRow:
+    staged = staging / fmt.filename(stem)
+    row = ParityRow(fmt.key, fmt.name, file=staged.name)
+    backend = runtime_backend(fmt)
+    if backend is None:
+        row.passed, row.reasons = False, [f"no edge backend installed for {staged.suffix} ({', '.join(fmt.backends)})"]
+        return row
+
+    def attempt(names: Sequence[str]) -> Optional[ParityRow]:
+        outcome = run_export(fmt, job, staged, names if fmt.needs_calibration else (), log=log)
+        r = ParityRow(fmt.key, fmt.name, file=staged.name, export_seconds=round(outcome.seconds, 2))
+        if not outcome.ok:
+            r.passed, r.reasons = False, [f"export failed: {outcome.error}"]
+            return r
+        r.float_layers = outcome.float_layers
+        try:
+            measure_file(r, staged, backend, evalset.x, evalset.y, keras_probs, job.contract.threshold, latency_runs)
+        except FakeFaceError as exc:  # the edge runtime refused the file: that is a failure of this format
+            r.passed, r.reasons = False, [f"edge runtime cannot run it: {exc}"]
+            return r
+        return apply_gate(r, keras_row, max_acc_drop, min_agreement)
+
+    row = attempt(float_layers)
+    if row.passed or not fmt.needs_calibration or not staged.is_file():
+        return row
+    try:
+        losses = diagnose(fmt, job, staged)
+        row.diagnostics = [l.to_dict() for l in losses[:12]]
+        worst = ", ".join(f"{l.name} ({l.metric} {l.value:.3g})" for l in losses[:3])
+        log(f"  {fmt.key:<15} failed the gate; worst layers: {worst}", file=sys.stderr)
+    except Exception as exc:  # diagnostics are a help, never a reason to abort the export
+        losses = []
+        log(f"  {fmt.key:<15} diagnostics failed: {' '.join(str(exc).split())[:200]}", file=sys.stderr)
+    if auto_float and losses:
+        names = list(dict.fromkeys(float_layers + worst_layer_names(losses, auto_float)))
+        log(f"  {fmt.key:<15} retrying with float layers: {', '.join(names)}")
+        retry = attempt(names)
+        retry.diagnostics = row.diagnostics
+        if retry.passed or not staged.is_file():
+            return retry
+        retry.reasons = retry.reasons + [f"also failed with --auto-float {auto_float}"]
+        return retry
+    return row
+
+
+def _publish(fmt, row: ParityRow, staged: Path, out_dir: Path, stem: str, contract: ModelContract,
+             source_sha: str, keep_failed: bool) -> None:
+    final = out_dir / fmt.filename(stem)
+    failed = out_dir / fmt.failed_filename(stem)
+    if row.passed:
+        published = dataclasses.replace(contract, format=fmt.key, sha256=file_sha256(staged), source_sha256=source_sha)
+        _unlink(failed)
+        os.replace(staged, final)
+        save_contract(final, published)
+        _readable(final, sidecar_path(final))
+        row.file = final.name
+        return
+    # Nothing may stay under the runtime name: not this file, nor an older export of it.
+    _unlink(final, sidecar_path(final))
+    row.file = None
+    if staged.is_file() and keep_failed:
+        os.replace(staged, failed)
+        _unlink(sidecar_path(failed))
+        row.kept_as = failed.name
+    else:
+        _unlink(staged, failed)

@@ -1,0 +1,164 @@
+"""The table of export formats.  It drives the CLI, the Python API, the checks and the report.
+
+Adding a format is one :class:`ExportFormat` row in :data:`FORMATS` plus its export
+function.  Every export function has the signature
+``export(job, dest, float_layers) -> list[str]`` (the names it actually kept in float)
+and is only ever called through :func:`run_export`, which owns timing, file size and
+failure logging.
+
+Importing this module must stay cheap: the export functions import TensorFlow,
+tf2onnx and onnxruntime inside their bodies.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from fakeface.edge.contract import ModelContract
+
+from . import onnx_export, tflite_export
+from .errors import ExportError
+
+
+@dataclass
+class ExportJob:
+    """What every export function gets: the loaded Keras model and what it needs to convert it."""
+
+    model: Any
+    keras_path: Path
+    contract: ModelContract
+    # float32 RGB 0..255 crops, (N, S, S, 3); None when no selected format needs calibration.
+    calib: Optional[np.ndarray]
+    # Scratch folder for intermediates (the fp32 ONNX the int8 ONNX is made from...).
+    workdir: Path
+    cache: dict = field(default_factory=dict)
+
+
+ExportFn = Callable[[ExportJob, Path, Sequence[str]], list]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str  # shown in reports
+    key: str  # the --formats key
+    suffix: str  # file name = <model stem> + suffix; the last dot-part picks the runtime
+    backends: tuple  # edge backends able to run the file, preferred first
+    needs_calibration: bool  # int8 formats: need --calib crops, get per-layer diagnostics on failure
+    export: ExportFn
+    help: str = ""
+
+    def filename(self, stem: str) -> str:
+        return stem + self.suffix
+
+    def failed_filename(self, stem: str) -> str:
+        # "<stem>.int8.failed.tflite": not the runtime name, and written without a
+        # sidecar, so the edge loader refuses it; kept for inspection only.
+        base, ext = self.suffix.rsplit(".", 1)
+        return f"{stem}{base}.failed.{ext}"
+
+
+TFLITE = ("litert", "tflite-runtime")
+ONNX = ("onnxruntime",)
+
+FORMATS: list[ExportFormat] = [
+    ExportFormat("TFLite fp32", "tflite-fp32", ".fp32.tflite", TFLITE, False, tflite_export.export_fp32,
+                 "float32 reference TFLite"),
+    ExportFormat("TFLite fp16", "tflite-fp16", ".fp16.tflite", TFLITE, False, tflite_export.export_fp16,
+                 "float16 weights, float compute: half the size, same accuracy"),
+    ExportFormat("TFLite dynamic-range", "tflite-dynamic", ".dynamic.tflite", TFLITE, False,
+                 tflite_export.export_dynamic, "int8 weights, float activations; no calibration"),
+    ExportFormat("TFLite int8 (float I/O)", "tflite-int8", ".int8.tflite", TFLITE, True,
+                 tflite_export.export_int8, "full integer model with float input/output; needs --calib"),
+    ExportFormat("TFLite int8 (int8 I/O)", "tflite-int8-io", ".int8io.tflite", TFLITE, True,
+                 tflite_export.export_int8_io, "full integer model, int8 input/output (NPU/MCU); needs --calib"),
+    ExportFormat("ONNX fp32", "onnx-fp32", ".fp32.onnx", ONNX, False, onnx_export.export_fp32,
+                 "float32 ONNX via tf2onnx"),
+    ExportFormat("ONNX int8 (QDQ)", "onnx-int8", ".int8.onnx", ONNX, True, onnx_export.export_int8,
+                 "static QDQ int8, per-channel weights, via onnxruntime; needs --calib"),
+]
+
+FORMATS_BY_KEY = {f.key: f for f in FORMATS}
+
+
+def select_formats(keys: Optional[Sequence[str] | str]) -> list[ExportFormat]:
+    """``None``/"all" -> every format; otherwise the named keys, in table order."""
+    if keys is None:
+        return list(FORMATS)
+    if isinstance(keys, str):
+        keys = [k for k in (s.strip() for s in keys.split(",")) if k]
+    if list(keys) == ["all"]:
+        return list(FORMATS)
+    unknown = [k for k in keys if k not in FORMATS_BY_KEY]
+    if unknown:
+        raise ExportError(f"unknown format(s) {', '.join(unknown)}; choose from all, {', '.join(FORMATS_BY_KEY)}")
+    if not keys:
+        raise ExportError("--formats is empty")
+    wanted = set(keys)
+    return [f for f in FORMATS if f.key in wanted]
+
+
+@dataclass
+class ExportOutcome:
+    fmt: ExportFormat
+    path: Path
+    seconds: float
+    size_bytes: int = 0
+    float_layers: list = field(default_factory=list)
+    error: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def run_export(fmt: ExportFormat, job: ExportJob, dest: Path, float_layers: Sequence[str] = (), log=print) -> ExportOutcome:
+    """Run one export function; the one place that times it, sizes the file and logs a failure.
+
+    A converter crash becomes ``outcome.error`` (one line; the traceback goes to stderr
+    only with FAKEFACE_DEBUG set) so the other formats still get exported.
+    """
+    import os
+
+    t0 = time.perf_counter()
+    try:
+        kept = fmt.export(job, dest, list(float_layers)) or []
+        if not dest.is_file() or dest.stat().st_size == 0:
+            raise ExportError(f"the converter wrote no {dest.name}")
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # converters raise anything from ValueError to ConverterError
+        seconds = time.perf_counter() - t0
+        msg = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        if os.environ.get("FAKEFACE_DEBUG"):
+            traceback.print_exc()
+        log(f"  {fmt.key:<15} export FAILED after {seconds:.1f} s: {msg}", file=sys.stderr)
+        return ExportOutcome(fmt, dest, seconds, error=msg)
+    seconds = time.perf_counter() - t0
+    size = dest.stat().st_size
+    extra = f", float layers: {', '.join(kept)}" if kept else ""
+    log(f"  {fmt.key:<15} exported in {seconds:5.1f} s, {size / 1024:8.1f} KiB{extra}")
+    return ExportOutcome(fmt, dest, seconds, size, list(kept))
+
+
+def match_layer_names(wanted: Sequence[str], available: Sequence[str]) -> list[str]:
+    """Names in ``available`` that match a wanted name exactly or as a path component.
+
+    TFLite tensor names and tf2onnx node names both carry the Keras layer name as a
+    path component ("model/conv2d_1/BiasAdd"), so ``--float-layers conv2d_1`` works
+    for both runtimes; full names printed by the diagnostics work too.
+    """
+    import re
+
+    out = []
+    for name in available:
+        parts = set(re.split(r"[/;:]", name))
+        if any(w == name or w in parts for w in wanted):
+            out.append(name)
+    return out

@@ -1,0 +1,141 @@
+"""Keras -> TFLite: fp32, fp16, dynamic-range, and full-int8 with float or int8 I/O.
+
+Only ``TFLiteConverter.from_keras_model`` is used: ``from_concrete_functions`` silently
+produces broken files with Keras 3.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+from fakeface.edge.atomic import write_bytes_atomic
+
+from .tf_import import import_tf
+
+
+def convert_quietly(conv) -> bytes:
+    """``conv.convert()`` without Keras' "Saved artifact at..." printout and converter warnings."""
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return conv.convert()
+
+
+def _converter(job):
+    tf = import_tf()
+    return tf.lite.TFLiteConverter.from_keras_model(job.model)
+
+
+def representative_dataset(crops):
+    """The converter's calibration feed: one real crop at a time, float32 RGB 0..255."""
+
+    def gen():
+        for i in range(len(crops)):
+            yield [crops[i : i + 1]]
+
+    return gen
+
+
+def export_fp32(job, dest: Path, float_layers: Sequence[str]) -> list:
+    write_bytes_atomic(dest, convert_quietly(_converter(job)))
+    return []
+
+
+def export_fp16(job, dest: Path, float_layers: Sequence[str]) -> list:
+    tf = import_tf()
+    conv = _converter(job)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.target_spec.supported_types = [tf.float16]
+    write_bytes_atomic(dest, convert_quietly(conv))
+    return []
+
+
+def export_dynamic(job, dest: Path, float_layers: Sequence[str]) -> list:
+    tf = import_tf()
+    conv = _converter(job)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    write_bytes_atomic(dest, convert_quietly(conv))
+    return []
+
+
+def int8_converter(job, crops=None):
+    """A converter set up for int8 calibration on real crops (no op restriction yet)."""
+    tf = import_tf()
+    conv = _converter(job)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative_dataset(job.calib if crops is None else crops)
+    return conv
+
+
+def _export_full_int8(job, dest: Path, float_layers: Sequence[str], int8_io: bool) -> list:
+    tf = import_tf()
+    if float_layers:
+        data, kept = selective_int8(job, float_layers, int8_io)
+        write_bytes_atomic(dest, data)
+        return kept
+    conv = int8_converter(job)
+    # Integer-only kernels: conversion fails loudly instead of silently leaving float ops.
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if int8_io:
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    write_bytes_atomic(dest, convert_quietly(conv))
+    return []
+
+
+def export_int8(job, dest: Path, float_layers: Sequence[str]) -> list:
+    return _export_full_int8(job, dest, float_layers, int8_io=False)
+
+
+def export_int8_io(job, dest: Path, float_layers: Sequence[str]) -> list:
+    return _export_full_int8(job, dest, float_layers, int8_io=True)
+
+
+def op_output_names(model_content: bytes) -> list[str]:
+    """Output tensor names of every op: the names the debugger's denylisted_nodes takes."""
+    tf = import_tf()
+    interp = tf.lite.Interpreter(model_content=model_content)
+    tensors = {t["index"]: t["name"] for t in interp.get_tensor_details()}
+    names = []
+    for op in interp._get_ops_details():  # no public API lists op outputs
+        names += [tensors[i] for i in op["outputs"] if i in tensors]
+    return names
+
+
+def selective_int8(job, float_layers: Sequence[str], int8_io: bool) -> tuple[bytes, list]:
+    """Quantise everything except the named layers, via the quantization debugger.
+
+    ``tf.lite.experimental.QuantizationDebugger`` re-quantises the calibrated model with
+    ``denylisted_nodes`` left in float; ``fully_quantize`` makes the I/O int8 too.
+    """
+    from .errors import ExportError
+    from .formats import match_layer_names
+
+    tf = import_tf()
+    conv = int8_converter(job)
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=conv, debug_dataset=representative_dataset(job.calib[:1])
+        )
+        names = match_layer_names(float_layers, op_output_names(debugger.calibrated_model))
+    if not names:
+        raise ExportError(f"--float-layers {','.join(float_layers)} matches no layer of this TFLite model")
+    if not int8_io:
+        debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=names)
+        return debugger.get_nondebug_quantized_model(), names
+    # The debugger cannot make the I/O int8 (its fully_quantize keeps float I/O), so
+    # re-quantise its calibrated model the way TFLiteConverter itself does, with the
+    # same denylist plus int8 input/output types.
+    from tensorflow.lite.python.convert import mlir_quantize
+
+    data = mlir_quantize(
+        debugger.calibrated_model,
+        denylisted_nodes=names,
+        input_data_type=tf.int8,
+        output_data_type=tf.int8,
+    )
+    return data, names
