@@ -1,0 +1,1 @@
+"""TensorFlow-free MTCNN face detector: ``from fakeface.edge.mtcnn.detector import Detector``."""

@@ -1,0 +1,122 @@
+"""Candidate-box arithmetic of the cascade: decoding, regression, squaring, patch cropping.
+
+A candidate array has one row per box: x1, y1, x2, y2, score (see nms.py), in pixels of
+the input image, floats, never rounded between stages (mtcnn 1.0.0 does not round either).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .nms import sort_by_score
+from .pyramid import CELL_SIZE
+
+# P-Net's output grid advances two input pixels per cell (its single 2x2 max-pool).
+PNET_STRIDE = 2
+
+
+def pnet_candidates(regression: np.ndarray, probability: np.ndarray, scale: float,
+                    threshold: float) -> np.ndarray:
+    """Boxes of one pyramid level whose face probability beats ``threshold``.
+
+    ``regression`` is (h, w, 4), ``probability`` (h, w, 2).  Cell (y, x) stands for the
+    window from pixel 2x+1 to 2x+12 (mtcnn's one-based corners, so 11 pixels wide); its
+    regression moves each corner by a fraction of that width, then the box is mapped back
+    to the input image by dividing by the level's scale.
+    """
+    face = probability[..., 1]
+    ys, xs = np.nonzero(face > threshold)
+    if len(ys) == 0:
+        return np.empty((0, 5))
+    reg = regression[ys, xs].astype(np.float64)
+    left, top = xs * PNET_STRIDE + 1, ys * PNET_STRIDE + 1
+    right, bottom = xs * PNET_STRIDE + CELL_SIZE, ys * PNET_STRIDE + CELL_SIZE
+    side = CELL_SIZE - 1
+    x1 = left + reg[:, 0] * side
+    y1 = top + reg[:, 1] * side
+    x2 = right + reg[:, 2] * side
+    y2 = bottom + reg[:, 3] * side
+    cands = np.stack([x1 / scale, y1 / scale, x2 / scale, y2 / scale, face[ys, xs]], axis=1)
+    return sort_by_score(cands)
+
+
+def square(cands: np.ndarray) -> np.ndarray:
+    """Grow each box's short side to its long side, about the same centre."""
+    out = cands.copy()
+    w = cands[:, 2] - cands[:, 0]
+    h = cands[:, 3] - cands[:, 1]
+    side = np.maximum(w, h)
+    out[:, 0] = cands[:, 0] + w * 0.5 - side * 0.5
+    out[:, 1] = cands[:, 1] + h * 0.5 - side * 0.5
+    out[:, 2] = out[:, 0] + side
+    out[:, 3] = out[:, 1] + side
+    return out
+
+
+def refine(cands: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Apply R-/O-Net box regression: corner offsets in units of the box's (+1) size."""
+    out = cands.copy()
+    w = cands[:, 2] - cands[:, 0] + 1
+    h = cands[:, 3] - cands[:, 1] + 1
+    out[:, :4] += offsets.astype(np.float64) * np.stack([w, h, w, h], axis=1)
+    return out
+
+
+def decode_landmarks(landmarks: np.ndarray, cands: np.ndarray) -> np.ndarray:
+    """O-Net's (N, 10) box-relative x1..x5, y1..y5 -> (N, 5, 2) image pixels.
+
+    ``cands`` are the boxes O-Net looked at (before its own regression).
+    """
+    w = (cands[:, 2] - cands[:, 0] + 1)[:, None]
+    h = (cands[:, 3] - cands[:, 1] + 1)[:, None]
+    lm = landmarks.astype(np.float64)
+    xs = w * lm[:, 0:5] + cands[:, 0:1] - 1
+    ys = h * lm[:, 5:10] + cands[:, 1:2] - 1
+    return np.stack([xs, ys], axis=2)
+
+
+def crop_patches(image: np.ndarray, cands: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear ``size`` x ``size`` patches of ``image`` (H, W, C float) under each box.
+
+    Reproduces tf.image.crop_and_resize as mtcnn calls it: boxes are divided by the image
+    size, so sample points span ``x1 * (W - 1) / W`` .. ``x2 * (W - 1) / W``; samples
+    outside the image are 0 (mid-grey once normalised).
+    """
+    n = len(cands)
+    height, width = image.shape[:2]
+    if n == 0:
+        return np.zeros((0, size, size, image.shape[2]), dtype=np.float32)
+    ys, y_ok = _sample_points(cands[:, 1] / height, cands[:, 3] / height, height, size)
+    xs, x_ok = _sample_points(cands[:, 0] / width, cands[:, 2] / width, width, size)
+
+    y0 = np.floor(ys)
+    x0 = np.floor(xs)
+    wy = (ys - y0).astype(np.float32)[:, :, None, None]
+    wx = (xs - x0).astype(np.float32)[:, None, :, None]
+    top = np.clip(y0, 0, height - 1).astype(np.intp)[:, :, None]
+    bottom = np.clip(np.ceil(ys), 0, height - 1).astype(np.intp)[:, :, None]
+    left = np.clip(x0, 0, width - 1).astype(np.intp)[:, None, :]
+    right = np.clip(np.ceil(xs), 0, width - 1).astype(np.intp)[:, None, :]
+
+    tl, tr = image[top, left], image[top, right]
+    bl, br = image[bottom, left], image[bottom, right]
+    upper = tl + (tr - tl) * wx
+    lower = bl + (br - bl) * wx
+    patches = upper + (lower - upper) * wy
+    inside = (y_ok[:, :, None] & x_ok[:, None, :])[..., None]
+    return np.where(inside, patches, np.float32(0)).astype(np.float32, copy=False)
+
+
+def _sample_points(lo: np.ndarray, hi: np.ndarray, extent: int, size: int):
+    """Sample coordinates (N, size) along one axis for normalised box edges, and which fall inside."""
+    step = (hi - lo) * (extent - 1) / (size - 1)
+    pts = lo[:, None] * (extent - 1) + np.arange(size)[None, :] * step[:, None]
+    return pts, (pts >= 0) & (pts <= extent - 1)
+
+
+def clip_to_image(cands: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Keep box corners inside the image (landmarks are left as predicted, like mtcnn)."""
+    out = cands.copy()
+    out[:, [0, 2]] = np.clip(cands[:, [0, 2]], 0, width - 1)
+    out[:, [1, 3]] = np.clip(cands[:, [1, 3]], 0, height - 1)
+    return out
