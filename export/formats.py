@@ -147,18 +147,35 @@ def run_export(fmt: ExportFormat, job: ExportJob, dest: Path, float_layers: Sequ
     return ExportOutcome(fmt, dest, seconds, size, list(kept))
 
 
-def match_layer_names(wanted: Sequence[str], available: Sequence[str]) -> list[str]:
+def keras_layer_names(model) -> set:
+    """Names of every layer, nested models included."""
+    names, stack = set(), list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        names.add(layer.name)
+        stack.extend(getattr(layer, "layers", []))
+    return names
+
+
+def match_layer_names(wanted: Sequence[str], available: Sequence[str], keras_layers=frozenset()) -> list[str]:
     """Names in ``available`` that match a wanted name exactly or as a path component.
 
-    TFLite tensor names and tf2onnx node names both carry the Keras layer name as a
-    path component ("model/conv2d_1/BiasAdd"), so ``--float-layers conv2d_1`` works
-    for both runtimes; full names printed by the diagnostics work too.
+    TFLite tensor names and tf2onnx node names carry the Keras layer name as a path
+    component ("model/conv2d_1/BiasAdd"), so ``--float-layers conv2d_1`` works for both
+    runtimes; full names printed by the diagnostics work too.  TF's graph tracing may
+    add a "_1" to a layer's scope ("conv_b" -> "conv_b_1"); that is accepted for a name
+    in ``keras_layers`` unless the suffixed name is itself another Keras layer.
     """
     import re
 
+    def component_matches(w: str, c: str) -> bool:
+        if c == w:
+            return True
+        return w in keras_layers and c not in keras_layers and re.fullmatch(re.escape(w) + r"_\d+", c) is not None
+
     out = []
     for name in available:
-        parts = set(re.split(r"[/;:]", name))
-        if any(w == name or w in parts for w in wanted):
+        parts = re.split(r"[/;:]", name)
+        if any(w == name or any(component_matches(w, c) for c in parts) for w in wanted):
             out.append(name)
     return out

@@ -91,12 +91,12 @@ def export_int8(job, dest: Path, float_layers: Sequence[str]) -> list:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     from .errors import ExportError
-    from .formats import match_layer_names
+    from .formats import keras_layer_names, match_layer_names
 
     src = float_source(job)
     exclude = []
     if float_layers:
-        exclude = match_layer_names(float_layers, node_names(src))
+        exclude = match_layer_names(float_layers, node_names(src), keras_layer_names(job.model))
         if not exclude:
             raise ExportError(f"--float-layers {','.join(float_layers)} matches no node of this ONNX model")
     tmp = dest.with_name(dest.name + ".partial.onnx")

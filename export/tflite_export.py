@@ -112,7 +112,7 @@ def selective_int8(job, float_layers: Sequence[str], int8_io: bool) -> tuple[byt
     ``denylisted_nodes`` left in float; ``fully_quantize`` makes the I/O int8 too.
     """
     from .errors import ExportError
-    from .formats import match_layer_names
+    from .formats import keras_layer_names, match_layer_names
 
     tf = import_tf()
     conv = int8_converter(job)
@@ -121,7 +121,9 @@ def selective_int8(job, float_layers: Sequence[str], int8_io: bool) -> tuple[byt
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=conv, debug_dataset=representative_dataset(job.calib[:1])
         )
-        names = match_layer_names(float_layers, op_output_names(debugger.calibrated_model))
+        names = match_layer_names(
+            float_layers, op_output_names(debugger.calibrated_model), keras_layer_names(job.model)
+        )
     if not names:
         raise ExportError(f"--float-layers {','.join(float_layers)} matches no layer of this TFLite model")
     if not int8_io:

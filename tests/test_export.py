@@ -1,0 +1,242 @@
+"""Export a really trained tiny model to every format and run every file in the edge runtime.
+
+One module-scoped export (all seven formats) feeds most tests; the gate tests run
+small extra exports with impossible thresholds, which fail deterministically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+tf = pytest.importorskip("tensorflow")
+
+import cv2  # noqa: E402
+
+from fakeface.edge.backends import available_backends, open_model  # noqa: E402
+from fakeface.edge.cli import main as fakeface_main  # noqa: E402
+from fakeface.edge.contract import ModelContract, file_sha256, load_contract, save_contract, sidecar_path  # noqa: E402
+from fakeface.edge.errors import BackendError, ModelError  # noqa: E402
+from fakeface.export.api import export_model  # noqa: E402
+from fakeface.export.errors import ExportError  # noqa: E402
+from fakeface.export.formats import FORMATS, FORMATS_BY_KEY  # noqa: E402
+
+SIZE = 32
+
+
+def _crops(kind: str, n: int, rng) -> list[np.ndarray]:
+    """'real' = smooth colour blobs, 'fake' = high-frequency noise: learnable in a few epochs."""
+    out = []
+    for _ in range(n):
+        if kind == "real":
+            low = rng.uniform(0, 255, (4, 4, 3)).astype(np.float32)
+            img = cv2.resize(low, (SIZE, SIZE), interpolation=cv2.INTER_CUBIC)
+        else:
+            img = rng.uniform(40, 215, (SIZE, SIZE, 3)).astype(np.float32)
+            img = cv2.GaussianBlur(img, (3, 3), rng.uniform(0.3, 1.0))
+        out.append(np.clip(img, 0, 255).astype(np.uint8))
+    return out
+
+
+def _write_split(root, n, rng):
+    for kind in ("real", "fake"):
+        for i, img in enumerate(_crops(kind, n, rng)):
+            d = root / kind / f"source{i % 2}"
+            d.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(d / f"{i:03d}.png"), img[:, :, ::-1])
+
+
+def _train_tiny_model(path, rng):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x = np.stack(_crops("real", 200, rng) + _crops("fake", 200, rng)).astype(np.float32)
+    y = np.array([0] * 200 + [1] * 200, np.float32)
+    inp = keras.Input((SIZE, SIZE, 3), name="crop")
+    h = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inp)  # normalisation lives in the model
+    h = keras.layers.Conv2D(8, 3, activation="relu", name="conv_a")(h)
+    h = keras.layers.Conv2D(12, 3, strides=2, activation="relu", name="conv_b")(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    out = keras.layers.Dense(1, activation="sigmoid", name="head")(h)
+    model = keras.Model(inp, out, name="tiny")
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=4, batch_size=32, shuffle=True, verbose=0)
+    model.save(path)
+    save_contract(path, ModelContract(input_size=SIZE, name="tiny", architecture="tiny-cnn", sha256=file_sha256(path)))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export")
+    rng = np.random.default_rng(0)
+    _write_split(root / "calib", 40, rng)
+    _write_split(root / "eval", 60, rng)
+    _train_tiny_model(root / "tiny.keras", rng)
+    return root
+
+
+@pytest.fixture(scope="module")
+def exported(tiny):
+    out = tiny / "out"
+    report = export_model(tiny / "tiny.keras", out, calib_dir=tiny / "calib", eval_dir=tiny / "eval", latency_runs=5)
+    return out, report
+
+
+def test_tiny_model_really_learned(exported):
+    _, report = exported
+    assert report.keras.accuracy >= 0.9
+    assert report.n_real == report.n_fake == 60
+
+
+def test_every_format_passes_and_runs_in_every_available_backend(tiny, exported):
+    out, report = exported
+    assert report.passed, report.to_markdown()
+    crops = np.stack([cv2.imread(str(p))[:, :, ::-1] for p in sorted((tiny / "eval").rglob("*.png"))[:8]])
+    have = available_backends()
+    for fmt in FORMATS:
+        path = out / fmt.filename("tiny")
+        assert path.is_file(), fmt.key
+        ran = 0
+        for backend in fmt.backends:
+            if backend not in have:
+                with pytest.raises(BackendError):
+                    open_model(path, backend=backend, threads=1)
+                continue
+            with open_model(path, backend=backend, threads=1) as runner:
+                probs = runner.run(crops.astype(np.float32))[0].reshape(-1)
+            assert probs.shape == (8,) and np.all((probs >= 0) & (probs <= 1)), fmt.key
+            ran += 1
+        assert ran >= 1, f"{fmt.key}: no backend ran it"
+
+
+def test_int8_io_file_really_has_int8_io(exported):
+    out, _ = exported
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(out / FORMATS_BY_KEY["tflite-int8-io"].filename("tiny")))
+    assert interp.get_input_details()[0]["dtype"] == np.int8
+    assert interp.get_output_details()[0]["dtype"] == np.int8
+    interp = Interpreter(model_path=str(out / FORMATS_BY_KEY["tflite-int8"].filename("tiny")))
+    assert interp.get_input_details()[0]["dtype"] == np.float32
+
+
+def test_sidecars_carry_format_and_hashes(tiny, exported, tmp_path):
+    out, _ = exported
+    source = file_sha256(tiny / "tiny.keras")
+    for fmt in FORMATS:
+        path = out / fmt.filename("tiny")
+        c = load_contract(path)  # verifies the file's hash
+        assert c.format == fmt.key and c.input_size == SIZE and c.name == "tiny"
+        assert c.sha256 == file_sha256(path) and c.source_sha256 == source
+    # A changed file is refused by the edge loader.
+    victim = tmp_path / "tampered.int8.tflite"
+    shutil.copy(out / "tiny.int8.tflite", victim)
+    shutil.copy(sidecar_path(out / "tiny.int8.tflite"), sidecar_path(victim))
+    data = bytearray(victim.read_bytes())
+    data[-10] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256"):
+        load_contract(victim)
+
+
+def test_parity_report_files_and_targets(exported):
+    out, report = exported
+    d = json.loads((out / "parity.json").read_text())
+    assert d["passed"] is True
+    assert [r["format"] for r in d["rows"]] == [f.key for f in FORMATS]
+    md = (out / "parity.md").read_text()
+    assert md.count("| pass |") == len(FORMATS)
+    for fmt in FORMATS:
+        row = report.row(fmt.key)
+        assert row.latency_ms and row.latency_ms > 0 and row.size_bytes > 0
+        assert row.roc_auc is not None and row.balanced_accuracy is not None
+        assert f"`{fmt.filename('tiny')}`" in md
+    for key in ("onnx-fp32", "tflite-fp32"):
+        assert report.row(key).agreement == 1.0 and report.row(key).max_abs_diff <= 1e-5
+    assert report.row("tflite-int8").size_bytes < report.row("tflite-fp32").size_bytes
+    assert not list(out.glob(".export-*")), "staging folder left behind"
+
+
+def test_gate_failure_exits_nonzero_and_keeps_nothing_under_runtime_name(tiny, exported, tmp_path, capsys):
+    out = tmp_path / "gate"
+    out.mkdir()
+    # An older export under the runtime name must not survive a failed re-export.
+    shutil.copy(exported[0] / "tiny.int8.tflite", out / "tiny.int8.tflite")
+    shutil.copy(sidecar_path(exported[0] / "tiny.int8.tflite"), sidecar_path(out / "tiny.int8.tflite"))
+    rc = fakeface_main([
+        "export", str(tiny / "tiny.keras"), "--out", str(out), "--formats", "tflite-int8,onnx-int8",
+        "--calib", str(tiny / "calib"), "--eval", str(tiny / "eval"),
+        "--min-agreement", "100.01", "--latency-runs", "3",  # impossible: every format fails
+    ])
+    assert rc == 1
+    printed = capsys.readouterr()
+    assert "failed the parity gate" in printed.err and "| FAIL |" in printed.out
+    for key in ("tflite-int8", "onnx-int8"):
+        fmt = FORMATS_BY_KEY[key]
+        assert not (out / fmt.filename("tiny")).exists()
+        assert not sidecar_path(out / fmt.filename("tiny")).exists()
+        kept = out / fmt.failed_filename("tiny")
+        assert kept.is_file() and not sidecar_path(kept).exists()
+        with pytest.raises(ModelError, match="sidecar"):
+            load_contract(kept)
+    d = json.loads((out / "parity.json").read_text())
+    assert d["passed"] is False
+    for row in d["rows"]:
+        assert row["passed"] is False and "agreement" in row["reasons"][0]
+        assert row["diagnostics"], f"{row['format']}: no per-layer diagnostics"
+        assert row["kept_as"]
+
+
+def test_discard_failed_removes_the_file(tiny, tmp_path):
+    report = export_model(tiny / "tiny.keras", tmp_path, formats="tflite-fp32", eval_dir=tiny / "eval",
+                          max_acc_drop=-1.0, keep_failed=False, latency_runs=3)
+    assert not report.passed and "points below Keras" in report.rows[0].reasons[0]
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".tflite"]
+
+
+def test_float_layers_keep_named_layers_in_float(tiny, tmp_path):
+    report = export_model(tiny / "tiny.keras", tmp_path, formats="tflite-int8-io,onnx-int8", calib_dir=tiny / "calib",
+                          eval_dir=tiny / "eval", float_layers="conv_b", latency_runs=3)
+    assert report.passed, report.to_markdown()
+    for row in report.rows:
+        assert row.float_layers and all("conv_b" in n for n in row.float_layers), row.float_layers
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(tmp_path / "tiny.int8io.tflite"))
+    assert interp.get_input_details()[0]["dtype"] == np.int8  # I/O stays int8 with float layers inside
+    float32_tensors = [t for t in interp.get_tensor_details() if "conv_b" in t["name"] and t["dtype"] == np.float32]
+    assert float32_tensors, "conv_b was not kept in float"
+
+
+def test_int8_without_calibration_crops_is_a_clear_error(tiny, tmp_path):
+    with pytest.raises(ExportError, match="--calib"):
+        export_model(tiny / "tiny.keras", tmp_path, formats="tflite-int8", eval_dir=tiny / "eval")
+    assert not list(tmp_path.iterdir())
+
+
+def test_missing_interpreter_fails_the_format_clearly(tiny, tmp_path, monkeypatch):
+    import fakeface.export.parity as parity
+
+    monkeypatch.setattr(parity, "available_backends", lambda: ["onnxruntime"])
+    report = export_model(tiny / "tiny.keras", tmp_path, formats="tflite-fp32", eval_dir=tiny / "eval", latency_runs=3)
+    assert not report.passed and "no edge backend installed" in report.rows[0].reasons[0]
+
+
+def test_tflite_runtime_backend_error_is_one_clear_line(exported, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tflite_runtime(name, *a, **kw):
+        if name.startswith("tflite_runtime"):
+            raise ImportError("No module named 'tflite_runtime'")
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_tflite_runtime)
+    with pytest.raises(BackendError, match="tflite-runtime is not importable"):
+        open_model(exported[0] / "tiny.fp32.tflite", backend="tflite-runtime", threads=1)

@@ -1,0 +1,102 @@
+"""Export-layer pieces that need no TensorFlow: metrics, the format table, the gate, crop loading."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from fakeface.edge.contract import ModelContract
+from fakeface.export.crops import load_calibration_set, load_eval_set
+from fakeface.export.errors import ExportError
+from fakeface.export.formats import FORMATS, FORMATS_BY_KEY, match_layer_names, select_formats
+from fakeface.export.metrics import accuracy, balanced_accuracy, roc_auc
+from fakeface.export.parity import ParityRow, apply_gate
+
+
+def test_roc_auc_matches_pairwise_definition():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    s = np.round(rng.random(300) + 0.3 * y, 1)  # rounding makes ties
+    pos, neg = s[y == 1], s[y == 0]
+    pairwise = (np.sum(pos[:, None] > neg[None, :]) + 0.5 * np.sum(pos[:, None] == neg[None, :])) / (len(pos) * len(neg))
+    assert roc_auc(y, s) == pytest.approx(pairwise)
+    assert roc_auc(np.ones(4), np.arange(4)) is None
+
+
+def test_accuracy_and_balanced_accuracy():
+    y = np.array([0, 0, 0, 0, 1, 1])
+    p = np.array([0, 0, 0, 0, 0, 1])
+    assert accuracy(y, p) == pytest.approx(5 / 6)
+    assert balanced_accuracy(y, p) == pytest.approx((1.0 + 0.5) / 2)
+
+
+def test_format_table_is_consistent():
+    keys = [f.key for f in FORMATS]
+    assert len(set(keys)) == len(keys) == 7
+    assert len({f.suffix for f in FORMATS}) == len(FORMATS)
+    for f in FORMATS:
+        assert f.suffix.endswith((".tflite", ".onnx"))
+        assert f.failed_filename("m") != f.filename("m")
+        assert f.failed_filename("m").endswith(f.suffix.rsplit(".", 1)[1])
+    assert [f.key for f in select_formats("onnx-int8, tflite-fp32")] == ["tflite-fp32", "onnx-int8"]
+    assert select_formats("all") == FORMATS
+    with pytest.raises(ExportError, match="unknown format"):
+        select_formats("tflite-int4")
+    assert FORMATS_BY_KEY["tflite-int8"].needs_calibration and not FORMATS_BY_KEY["onnx-fp32"].needs_calibration
+
+
+def test_layer_names_match_keras_names_as_path_components():
+    names = ["m/conv_a/Relu;m/conv_a/BiasAdd", "m/conv_ab/Relu", "m/head/MatMul"]
+    assert match_layer_names(["conv_a"], names) == ["m/conv_a/Relu;m/conv_a/BiasAdd"]
+    assert match_layer_names(["m/head/MatMul"], names) == ["m/head/MatMul"]
+    assert match_layer_names(["nothing"], names) == []
+
+
+def test_gate_thresholds():
+    keras = ParityRow("keras", "Keras", accuracy=0.90)
+    ok = apply_gate(ParityRow("a", "a", accuracy=0.896, agreement=0.996), keras, 0.5, 99.5)
+    assert ok.passed and not ok.reasons
+    drop = apply_gate(ParityRow("b", "b", accuracy=0.894, agreement=1.0), keras, 0.5, 99.5)
+    assert not drop.passed and "points below Keras" in drop.reasons[0]
+    disagree = apply_gate(ParityRow("c", "c", accuracy=0.90, agreement=0.99), keras, 0.5, 99.5)
+    assert not disagree.passed and "agreement" in disagree.reasons[0]
+
+
+def _write(path, rgb):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), rgb[:, :, ::-1])
+
+
+def test_crop_loading_labels_by_top_folder_and_feeds_rgb_0_255(tmp_path):
+    red = np.zeros((40, 40, 3), np.uint8)
+    red[..., 0] = 200
+    _write(tmp_path / "eval" / "real" / "ffhq" / "a.png", red)
+    _write(tmp_path / "eval" / "fake" / "sg2" / "deep" / "b.png", red)
+    (tmp_path / "eval" / "fake" / "junk.png").write_bytes(b"not an image at all")
+    contract = ModelContract(input_size=32)
+    ev = load_eval_set(tmp_path / "eval", contract)
+    assert sorted(ev.y.tolist()) == [0, 1]
+    assert ev.x.shape == (2, 32, 32, 3) and ev.x.dtype == np.float32
+    assert ev.x[..., 0].max() == pytest.approx(200) and ev.x[..., 2].max() == 0  # RGB order, no scaling
+    assert len(ev.skipped) == 1 and "junk.png" in ev.skipped[0]
+
+
+def test_calibration_needs_real_crops(tmp_path):
+    contract = ModelContract(input_size=32)
+    with pytest.raises(ExportError, match="--calib"):
+        load_calibration_set(None, contract)
+    with pytest.raises(ExportError, match="not found"):
+        load_calibration_set(tmp_path / "missing", contract)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ExportError, match="no PNG/JPG"):
+        load_calibration_set(tmp_path / "empty", contract)
+
+
+def test_traced_scope_suffix_matches_only_known_keras_layers():
+    names = ["m_1/conv_b_1/Relu", "m_1/conv2d_1/Relu", "m_1/conv2d_2/Relu"]
+    keras = {"conv_b", "conv2d", "conv2d_1"}
+    assert match_layer_names(["conv_b"], names, keras) == ["m_1/conv_b_1/Relu"]
+    # conv2d_1 is its own Keras layer, so "conv2d" must not grab it; conv2d_2 is conv2d's traced scope.
+    assert match_layer_names(["conv2d"], names, keras) == ["m_1/conv2d_2/Relu"]
+    assert match_layer_names(["conv_b"], names) == []
