@@ -8,7 +8,9 @@ sees one shape per pyramid level); the runner re-plans only when the shape chang
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -76,14 +78,35 @@ def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
     return (y.astype(np.float32) - zero) * scale
 
 
+@contextlib.contextmanager
+def _native_stderr_muted():
+    """Silence C-level stderr (the interpreter's one-off "Created XNNPACK delegate" INFO
+    line, which no log-level variable turns off).  Failures still surface as exceptions."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # no real stderr (pytest capture, GUI)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
 class TFLiteRunner(ModelRunner):
     def __init__(self, path: Path, threads: int, backend: str):
         super().__init__(path, threads)
         self.backend = backend
         Interpreter = _tflite_interpreter_class(backend)
         try:
-            self._interp = Interpreter(model_path=str(path), num_threads=threads)
-            self._interp.allocate_tensors()
+            with _native_stderr_muted():
+                self._interp = Interpreter(model_path=str(path), num_threads=threads)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise _explain_tflite_failure(path, backend, exc) from None
         self._in = self._interp.get_input_details()[0]

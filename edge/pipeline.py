@@ -62,6 +62,9 @@ class FakeFaceChecker:
     def check(self, image_rgb: np.ndarray) -> list[FaceResult]:
         """Detect and classify every face of an RGB uint8 image, most confident first."""
         faces = self.detector.detect(image_rgb)
+        # MTCNN's min_face_size only sets the pyramid's first scale, and the box
+        # regression can still return a smaller face; enforce the promise here.
+        faces = [f for f in faces if max(f.box[2], f.box[3]) >= self.options.min_face_size]
         if self.options.max_faces is not None:
             faces = faces[: self.options.max_faces]
         return self.classifier.classify(image_rgb, faces)

@@ -1,0 +1,133 @@
+"""`fakeface check` end to end with the shipped default model, in the edge-only environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fakeface.edge.classifier import default_model_path
+from fakeface.edge.cli import main
+from fakeface.edge.imageio import load_image
+from fakeface.edge.pipeline import CheckerOptions, FakeFaceChecker
+
+hostile_files = pytest.importorskip("hostile_files", reason="needs Pillow (the [dev] extra)")
+
+# Where the astronaut's face is in the 512x512 sample (checked by eye on an annotated copy).
+ASTRONAUT_FACE = (180, 65, 85, 107)
+
+
+def iou(a, b):
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter / (aw * ah + bw * bh - inter)
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_default_models_ship_with_sidecars():
+    for backend in ("litert", "onnxruntime"):
+        path = default_model_path(backend)
+        assert path.is_file(), f"shipped model {path} is missing"
+        assert Path(str(path) + ".json").is_file()
+
+
+def test_sample_photo_is_one_real_face(sample_photo, capsys):
+    code, out, err = run_cli(["check", str(sample_photo), "--json"], capsys)
+    report = json.loads(out)
+    assert report["error"] is None and len(report["faces"]) == 1
+    face = report["faces"][0]
+    assert iou(face["box"], ASTRONAUT_FACE) > 0.8
+    assert len(face["landmarks"]) == 5 and face["score"] > 0.95
+    assert face["label"] == "real" and code == 0
+
+
+def test_backends_agree_on_faces_and_verdicts(sample_photo):
+    image = load_image(sample_photo)
+    results = {}
+    for backend in ("litert", "onnxruntime"):
+        with FakeFaceChecker(CheckerOptions(backend=backend, threads=1)) as checker:
+            results[backend] = checker.check(image)
+    a, b = results["litert"], results["onnxruntime"]
+    assert len(a) == len(b) == 1
+    assert iou(a[0].box, b[0].box) > 0.98
+    # int8 TFLite and int8 ONNX are different quantisations of one model: close, not equal.
+    assert abs(a[0].fake_probability - b[0].fake_probability) < 0.05
+    assert a[0].label == b[0].label
+
+
+def test_folder_of_real_photos_gives_centred_boxes(faces_dir, tmp_path, capsys):
+    src = sorted((faces_dir / "real" / "lfw-scenes").glob("*.jpg"))[:12]
+    for p in src:
+        (tmp_path / p.name).symlink_to(p)
+    code, out, err = run_cli(["check", str(tmp_path), "--json", "--threads", "2"], capsys)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == len(src)
+    for rep in lines:
+        assert rep["error"] is None and rep["faces"], rep["path"]
+        # LFW photos are 250x250 with the subject's face in the middle.
+        x, y, w, h = rep["faces"][0]["box"]
+        assert abs(x + w / 2 - 125) < 25 and abs(y + h / 2 - 125) < 30 and 50 < w < 150, rep
+
+
+def test_hostile_batch_reports_each_bad_file_and_goes_on(sample_photo, tmp_path, capsys):
+    corpus = tmp_path / "hostile"
+    expectations = hostile_files.build_corpus(corpus, load_image(sample_photo))
+    (corpus / "good.jpg").write_bytes(sample_photo.read_bytes())
+    code, out, err = run_cli(["check", str(corpus), "--json", "--annotate", str(tmp_path / "ann")], capsys)
+    reports = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
+    assert "Traceback" not in err
+    assert reports["good.jpg"]["faces"] and reports["good.jpg"]["error"] is None
+    for name in ("zero.jpg", "random.jpg", "text.jpg", "truncated.jpg", "bad_crc.png", "bomb.png"):
+        assert reports[name]["error"] and name in reports[name]["error"], name
+    for name in ("gray.jpg", "rgba.png", "cmyk.jpg", "sixteen_bit.png", "animated.gif"):
+        assert reports[name]["error"] is None and len(reports[name]["faces"]) == 1, name
+    assert reports["one_pixel.png"]["error"] is None and reports["one_pixel.png"]["faces"] == []
+    assert code & 4, "a failed input must set exit bit 4"
+    assert (tmp_path / "ann" / "good.jpg").is_file()
+    assert not list((tmp_path / "ann").glob("*.partial"))
+
+
+def test_table_output_and_missing_path(sample_photo, tmp_path, capsys):
+    code, out, err = run_cli(["check", str(sample_photo), str(tmp_path / "missing.jpg")], capsys)
+    assert "1 face(s)" in out and "REAL" in out
+    assert "missing.jpg: ERROR" in out and code == 4
+
+
+def test_min_face_option_skips_small_faces(sample_photo):
+    image = load_image(sample_photo)
+    # The astronaut's face is about 85x107 pixels.
+    with FakeFaceChecker(CheckerOptions(min_face_size=80)) as checker:
+        assert len(checker.check(image)) == 1
+    for too_big in (150, 200):
+        with FakeFaceChecker(CheckerOptions(min_face_size=too_big)) as checker:
+            assert checker.check(image) == []
+
+
+def test_check_never_imports_tensorflow(sample_photo):
+    code = (
+        "import sys; from fakeface.edge.cli import main; rc = main(['check', sys.argv[1], '--json']);"
+        "bad = [m for m in ('tensorflow', 'keras', 'mtcnn') if m in sys.modules];"
+        "assert not bad, bad; sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(sample_photo)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["faces"]
+
+
+def test_help_teaches(capsys):
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    out = capsys.readouterr().out
+    assert "exit codes" in out and "--min-face" in out and "examples" in out
