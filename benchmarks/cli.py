@@ -1,0 +1,189 @@
+"""``fakeface bench``: latency of every stage, format, backend and thread count on this device.
+
+Registration imports nothing heavy: the benchmark modules (and TensorFlow, only for
+--with-reference or the speed-up target) are imported inside the run functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXAMPLES = """examples:
+  fakeface bench                                   # shipped models, all stages, sizes, threads 1/2/all
+  fakeface bench --models exported/ --stages classify --threads 1
+  fakeface bench --sizes 640x480 --min-face 80 --seconds 5 --out results/pi5.json --peak-gflops 38.4
+  fakeface bench --images my_photos/*.jpg --yunet ~/models/yunet.onnx
+  fakeface bench --with-reference --reference-model fakeface.keras --sizes 640x480
+  fakeface bench report results/*.json --out report/
+  fakeface bench targets --models exported/ --reference-model fakeface.keras
+
+Timing follows TFLite's benchmark_model: warm-up runs are not timed, init and the first
+inference are reported apart, then each timed run is the wall time of one call.
+"""
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        vals = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if not vals or any(v < 1 for v in vals):
+        raise argparse.ArgumentTypeError(f"{text!r}: every value must be at least 1")
+    return vals
+
+
+def _threads(text: str) -> list[int]:
+    import os
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    cores = os.cpu_count() or 1
+    return sorted(set(_int_list(",".join(str(cores) if p == "all" else p for p in parts))))
+
+
+def _sizes(text: str) -> list[tuple[int, int]]:
+    from .frames import parse_size
+
+    try:
+        return [parse_size(p) for p in text.split(",") if p.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _stages(text: str) -> list[str]:
+    from .suite import STAGES
+
+    vals = [v.strip() for v in text.split(",") if v.strip()]
+    bad = [v for v in vals if v not in STAGES]
+    if bad or not vals:
+        raise argparse.ArgumentTypeError(f"unknown stage(s) {bad}; choose from {', '.join(STAGES)}")
+    return vals
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure latency per stage, model format, backend, threads and frame size",
+        description="Benchmark the edge runtime on this device and write one JSON results file. "
+        "Stages: decode, detect (MTCNN, default and face-unlock settings), classify (per face) and "
+        "end to end; every model format with every installed backend that can run it.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", action="append", default=[], metavar="FILE",
+                   help="classifier .tflite/.onnx with its .json sidecar (repeatable; default: the shipped models)")
+    p.add_argument("--models", metavar="DIR", help="benchmark every exported model file in DIR (from fakeface export)")
+    p.add_argument("--backends", metavar="LIST", type=lambda s: [v.strip() for v in s.split(",") if v.strip()],
+                   help="only these backends (litert, tflite-runtime, onnxruntime; default: all installed)")
+    p.add_argument("--threads", type=_threads, default=None, metavar="LIST",
+                   help="thread counts, e.g. 1,2,all (default: 1, 2 and all cores, de-duplicated)")
+    p.add_argument("--sizes", type=_sizes, default=None, metavar="LIST",
+                   help="frame sizes WxH (default: 320x240,640x480,1280x720)")
+    p.add_argument("--min-face", type=_int_list, default=[20, 80], metavar="LIST",
+                   help="detector minimum face sizes in pixels (default: 20,80 = default and face-unlock)")
+    p.add_argument("--stages", type=_stages, default=None, metavar="LIST",
+                   help="decode,detect,classify,e2e (default: all)")
+    p.add_argument("--images", nargs="+", default=[], metavar="IMG",
+                   help="photos to make the frames from (default: the shipped sample photo)")
+    p.add_argument("--runs", type=int, default=None, metavar="N", help="timed runs per configuration (default: 50)")
+    p.add_argument("--seconds", type=float, default=None, metavar="S",
+                   help="time budget per configuration; stops at --runs or S seconds, whichever comes first")
+    p.add_argument("--warmup", type=int, default=5, metavar="N", help="untimed warm-up runs (default: 5)")
+    p.add_argument("--out", metavar="FILE", help="results file (default: results/<device>-<timestamp>.json)")
+    p.add_argument("--device-name", metavar="NAME", help="device label in the results (default: host name)")
+    p.add_argument("--peak-gflops", type=float, metavar="G",
+                   help="the device's peak GFLOP/s, to show achieved throughput as a share of it")
+    p.add_argument("--with-reference", action="store_true",
+                   help="also time the TensorFlow reference stack (mtcnn + Keras) on the same frames")
+    p.add_argument("--reference-model", metavar="KERAS", help="the .keras model for --with-reference")
+    p.add_argument("--yunet", metavar="ONNX", help="also time the YuNet detector (OpenCV) from this file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+    bsub = p.add_subparsers(dest="bench_command", metavar="{report,targets}")
+    r = bsub.add_parser("report", help="merge results files into Markdown tables and PNG charts",
+                        description="Merge results files from several devices into report.md and PNG charts.",
+                        epilog="example:\n  fakeface bench report results/*.json --out report/",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("files", nargs="+", metavar="RESULTS.json")
+    r.add_argument("--out", default="report", metavar="DIR", help="output folder (default: report/)")
+    r.set_defaults(func=run_report)
+
+    t = bsub.add_parser("targets", help="measure the four performance targets and print PASS/FAIL",
+                        description="Measure the project's performance targets on this device: edge >= 5x faster "
+                        "than the reference stack (same faces), int8 classifier <= 0.5 ms/face on 1 thread, "
+                        "cold start <= 0.5 s, peak RSS of `fakeface check` <= 200 MB.",
+                        epilog="examples:\n  fakeface bench targets --models exported/\n"
+                        "  fakeface bench targets --model m.int8.tflite --reference-model m.keras --json t.json\n"
+                        "exit code: 0 all measured targets pass, 1 one fails, 2 bad options",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--model", metavar="FILE", help="classifier for the pipeline targets (default: shipped)")
+    t.add_argument("--int8-model", metavar="FILE", help="full-int8 classifier (default: found in --models / shipped)")
+    t.add_argument("--models", metavar="DIR", help="folder of exported models to find the int8 one in")
+    t.add_argument("--reference-model", metavar="KERAS", help="the Keras model of the reference stack")
+    t.add_argument("--runs", type=int, default=20, metavar="N", help="timed runs for the speed-up (default: 20)")
+    t.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    t.set_defaults(func=run_targets)
+
+
+def run(args) -> int:
+    from .benchmark import BenchSettings, bench_and_write
+    from .runners import TimingPlan
+    from .suite import STAGES, default_thread_counts
+
+    if args.with_reference and not args.reference_model:
+        print("fakeface bench: error: --with-reference needs --reference-model MODEL.keras", file=sys.stderr)
+        return 2
+    for name in ("runs", "warmup"):
+        v = getattr(args, name)
+        if v is not None and v < (0 if name == "warmup" else 1):
+            print(f"fakeface bench: error: --{name} must be at least {0 if name == 'warmup' else 1}", file=sys.stderr)
+            return 2
+    if args.seconds is not None and args.seconds <= 0:
+        print("fakeface bench: error: --seconds must be positive", file=sys.stderr)
+        return 2
+    runs = args.runs if args.runs is not None else (None if args.seconds else 50)
+    settings = BenchSettings(
+        stages=args.stages or STAGES, model_files=args.model, models_dir=args.models, backends=args.backends,
+        threads=args.threads or default_thread_counts(), min_faces=args.min_face, images=args.images,
+        plan=TimingPlan(warmup=args.warmup, runs=runs, seconds=args.seconds), device_name=args.device_name,
+        peak_gflops=args.peak_gflops, with_reference=args.with_reference, reference_model=args.reference_model,
+        yunet=args.yunet, progress=not args.no_progress,
+    )
+    if args.sizes:
+        settings.sizes = args.sizes
+    path = bench_and_write(settings, args.out)
+    from .report import summary_lines
+    from .results import load_results
+
+    for line in summary_lines(load_results(path)):
+        print(line)
+    print(f"results: {path}")
+    return 0
+
+
+def run_report(args) -> int:
+    from .report import write_report
+
+    try:
+        written = write_report(args.files, args.out, log=lambda m: print(m, file=sys.stderr))
+    except ValueError as exc:
+        print(f"fakeface bench report: error: {exc}", file=sys.stderr)
+        return 2
+    for p in written:
+        print(p)
+    return 0
+
+
+def run_targets(args) -> int:
+    from .targets import run_targets as measure, targets_json
+
+    results = measure(model=args.model, int8_model=args.int8_model, models_dir=args.models,
+                      reference_model=args.reference_model, runs=args.runs)
+    for r in results:
+        print(r.line())
+    if args.json:
+        from fakeface.edge.atomic import write_text_atomic
+
+        write_text_atomic(args.json, targets_json(results) + "\n")
+    return 1 if any(r.passed is False for r in results) else 0

@@ -1,0 +1,171 @@
+"""`fakeface bench targets`: the project's four performance promises, measured and judged.
+
+  1. end to end, edge pipeline >= 5x faster than the reference stack (mtcnn + Keras on
+     TensorFlow) on the same 640x480 frames, with the same faces found and labels given
+  2. full-int8 classifier <= 0.5 ms per face on one thread (median)
+  3. cold start (import + model load, fresh process) <= 0.5 s (median of 3)
+  4. peak RSS of `fakeface check` on the sample photo <= 200 MB (fresh process)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .frames import SAMPLE_PHOTO
+
+SPEEDUP_MIN = 5.0
+INT8_MS_MAX = 0.5
+COLD_START_S_MAX = 0.5
+RSS_MB_MAX = 200.0
+
+
+@dataclass
+class TargetResult:
+    name: str
+    goal: str
+    measured: Optional[float]
+    unit: str
+    passed: Optional[bool]  # None: could not be measured here
+    detail: str = ""
+
+    def line(self) -> str:
+        verdict = {True: "PASS", False: "FAIL", None: "SKIP"}[self.passed]
+        value = "–" if self.measured is None else f"{self.measured:.3g} {self.unit}"
+        return f"{verdict:4s}  {self.name:<28s} {value:>12s}   goal {self.goal}   {self.detail}"
+
+
+def _fresh_python(code: str, timeout: float = 120) -> str:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise RuntimeError(f"subprocess failed (exit {proc.returncode}): {tail[:200]}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def cold_start(model: Optional[str], repeats: int = 3) -> TargetResult:
+    code = ("import time; t = time.perf_counter()\n"
+            "from fakeface.edge.pipeline import CheckerOptions, FakeFaceChecker\n"
+            f"c = FakeFaceChecker(CheckerOptions(model_path={model!r}))\n"
+            "print(time.perf_counter() - t)")
+    try:
+        times = [float(_fresh_python(code)) for _ in range(repeats)]
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+        return TargetResult("cold start", f"<= {COLD_START_S_MAX} s", None, "s", None, str(exc))
+    med = statistics.median(times)
+    return TargetResult("cold start (import + load)", f"<= {COLD_START_S_MAX} s", med, "s", med <= COLD_START_S_MAX,
+                        "median of " + ", ".join(f"{t:.3f}" for t in times) + " s, fresh processes")
+
+
+def check_peak_rss(model: Optional[str], photo: Path = SAMPLE_PHOTO) -> TargetResult:
+    # A wrapper process whose only child is the check: RUSAGE_CHILDREN is then that
+    # child's peak alone, not the largest of everything this process ever waited for.
+    cmd = [sys.executable, "-m", "fakeface.edge.cli", "check", str(photo)] + (["--model", model] if model else [])
+    code = ("import resource, subprocess, sys\n"
+            f"rc = subprocess.run({cmd!r}, stdout=subprocess.DEVNULL).returncode\n"
+            "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    try:
+        rc, kib = _fresh_python(code).split()
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+        return TargetResult("peak RSS of check", f"<= {RSS_MB_MAX:.0f} MB", None, "MB", None, str(exc))
+    mb = int(kib) / (1024 * 1024) if sys.platform == "darwin" else int(kib) / 1024
+    ok = int(rc) in (0, 1)
+    return TargetResult("peak RSS of check", f"<= {RSS_MB_MAX:.0f} MB", mb, "MB", ok and mb <= RSS_MB_MAX,
+                        f"fakeface check {photo.name}, exit {rc}" + ("" if ok else " (the check itself failed)"))
+
+
+def find_int8_model(model_files: Sequence[str] = (), models_dir: Optional[str] = None) -> Optional[Path]:
+    from .models import discover_models
+
+    models, _ = discover_models(model_files, models_dir)
+    tfl = [m for m in models if "int8" in m.format and m.path.suffix == ".tflite"]
+    # Float-I/O int8 first: it is the file the edge runtime ships.
+    tfl.sort(key=lambda m: ("int8io" in m.path.name or "int8-io" in m.format, m.path.name))
+    if tfl:
+        return tfl[0].path
+    onnx = [m for m in models if "int8" in m.format]
+    return onnx[0].path if onnx else None
+
+
+def int8_per_face(model: Optional[Path], runs: int = 200) -> TargetResult:
+    from .runners import TimingPlan
+    from .suite import classify_jobs, run_jobs
+    from .models import discover_models
+    from .frames import load_photos
+
+    goal = f"<= {INT8_MS_MAX} ms"
+    if model is None:
+        return TargetResult("int8 classifier, 1 thread", goal, None, "ms", None,
+                            "no int8 classifier found (give --model X.int8.tflite or --models DIR)")
+    models, notes = discover_models([model])
+    if not models:
+        return TargetResult("int8 classifier, 1 thread", goal, None, "ms", None, "; ".join(notes))
+    photos, _ = load_photos()
+    jobs = [j for j in classify_jobs(models, photos, TimingPlan(warmup=20, runs=runs), [1])][:1]
+    row = run_jobs(jobs, progress=False)[0]
+    if row.error:
+        return TargetResult("int8 classifier, 1 thread", goal, None, "ms", None, row.error)
+    p50 = row.stats["p50_ms"]
+    return TargetResult("int8 classifier, 1 thread", goal, p50, "ms", p50 <= INT8_MS_MAX,
+                        f"{model.name} on {row.backend}, median of {row.stats['runs']} (mean {row.stats['mean_ms']:.3f} ms)")
+
+
+def speedup_vs_reference(model: Optional[str], reference_model: Optional[str], runs: int = 20) -> TargetResult:
+    goal = f">= {SPEEDUP_MIN:.0f}x, same faces and labels"
+    name = "edge vs reference, 640x480"
+    if not reference_model:
+        return TargetResult(name, goal, None, "x", None, "needs --reference-model MODEL.keras")
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("mtcnn") is None:
+        return TargetResult(name, goal, None, "x", None, "needs TensorFlow and mtcnn (pip install 'fakeface[train]')")
+    from fakeface.edge.contract import load_contract
+
+    from .frames import build_frame_sets, load_photos
+    from .models import discover_models
+    from .reference import compare, reference_jobs
+    from .runners import TimingPlan
+    from .suite import e2e_jobs, run_jobs
+
+    models, notes = discover_models([model] if model else [], None, exclude_backends=["tflite-runtime"])
+    if not models:
+        return TargetResult(name, goal, None, "x", None, "; ".join(notes) or "no classifier model")
+    models = models[:1]
+    photos, sources = load_photos()
+    frames = build_frame_sets(photos, sources, [(640, 480)])
+    plan = TimingPlan(warmup=3, runs=runs)
+    threads = os.cpu_count() or 1
+    rows = run_jobs(e2e_jobs(models, frames, plan, [threads], [20]), progress=False)
+    c = load_contract(models[0].path, verify_hash=False)
+    rows += run_jobs(reference_jobs(reference_model, frames, plan, threads, [20], c.threshold, tuple(c.labels)),
+                     progress=False)
+    errors = [r.error for r in rows if r.error]
+    if errors:
+        return TargetResult(name, goal, None, "x", None, errors[0])
+    comp = compare(rows)[0]
+    ok = comp["speedup"] >= SPEEDUP_MIN and comp["same_decisions"]
+    return TargetResult(name, goal, comp["speedup"], "x", ok,
+                        f"edge {comp['edge_mean_ms']:.1f} ms vs reference {comp['reference_mean_ms']:.1f} ms "
+                        f"({threads} threads both); faces edge {comp['edge_faces']} / reference {comp['reference_faces']}, "
+                        f"same decisions: {comp['same_decisions']}")
+
+
+def run_targets(model: Optional[str] = None, int8_model: Optional[str] = None, models_dir: Optional[str] = None,
+                reference_model: Optional[str] = None, runs: int = 20) -> list[TargetResult]:
+    # Subprocess measures first: they must not inherit a process already holding TF.
+    cold, rss = cold_start(model), check_peak_rss(model)
+    int8 = Path(int8_model) if int8_model else find_int8_model([model] if model else [], models_dir)
+    per_face = int8_per_face(int8)
+    # The reference last: it imports TensorFlow into this process.
+    return [speedup_vs_reference(model, reference_model, runs), per_face, cold, rss]
+
+
+def targets_json(results: Sequence[TargetResult]) -> str:
+    return json.dumps([asdict(r) for r in results], indent=1)

@@ -1,0 +1,60 @@
+"""fakeface bench with a really trained tiny classifier: FLOPs against a hand count, classify/e2e rows, targets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fakeface.benchmarks.flops import model_macs
+
+pytestmark = [pytest.mark.tf, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    pytest.importorskip("tensorflow")
+    from bench_models import build_tiny_models
+
+    return build_tiny_models(tmp_path_factory.mktemp("tiny"))
+
+
+def test_flops_match_hand_count(tiny):
+    from bench_models import TINY_MACS
+
+    for variant in ("fp32", "int8"):  # quantisation changes the dtype, not the work
+        macs, source = model_macs(tiny[variant])
+        assert macs == TINY_MACS, (variant, source)
+
+
+def test_bench_classify_and_e2e_with_tiny_models(tiny, tmp_path):
+    from fakeface.edge.cli import main
+
+    out = tmp_path / "r.json"
+    rc = main(["bench", "--models", str(tiny["fp32"].parent), "--stages", "classify,e2e", "--sizes", "320x240",
+               "--threads", "1", "--min-face", "40", "--runs", "3", "--warmup", "1", "--out", str(out),
+               "--no-progress", "--backends", "litert"])
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    formats = {m["format"] for m in doc["models"]}
+    assert formats == {"tflite fp32", "tflite int8"}
+    rows = doc["results"]
+    assert {r["stage"] for r in rows} == {"classify", "e2e"} and all(r["error"] is None for r in rows)
+    clf = [r for r in rows if r["stage"] == "classify"]
+    assert all(r["size"] == "crop 32" and r["flops"] == 2 * 125_428 and r["gflops_per_s"] > 0 for r in clf)
+    e2e = [r for r in rows if r["stage"] == "e2e"]
+    assert all(r["faces"] == [1] and len(r["labels"][0]) == 1 for r in e2e)
+
+
+def test_targets_cold_start_rss_and_int8(tiny):
+    from fakeface.benchmarks.targets import check_peak_rss, cold_start, find_int8_model, int8_per_face
+
+    cold = cold_start(str(tiny["fp32"]), repeats=1)
+    assert cold.measured is not None and 0 < cold.measured < 30, cold
+    rss = check_peak_rss(str(tiny["fp32"]))
+    assert rss.measured is not None and 20 < rss.measured < 2000, rss
+    found = find_int8_model(models_dir=str(tiny["int8"].parent))
+    assert found == tiny["int8"]
+    r = int8_per_face(found, runs=20)
+    assert r.measured is not None and r.measured > 0 and "tiny.int8.tflite" in r.detail
