@@ -147,35 +147,48 @@ def run_export(fmt: ExportFormat, job: ExportJob, dest: Path, float_layers: Sequ
     return ExportOutcome(fmt, dest, seconds, size, list(kept))
 
 
-def keras_layer_names(model) -> set:
-    """Names of every layer, nested models included."""
-    names, stack = set(), list(getattr(model, "layers", []))
-    while stack:
-        layer = stack.pop()
-        names.add(layer.name)
-        stack.extend(getattr(layer, "layers", []))
+def keras_layer_names(model) -> list:
+    """Names of every layer in call order, nested models' layers included."""
+    names = []
+    for layer in getattr(model, "layers", []):
+        names.append(layer.name)
+        names.extend(keras_layer_names(layer))
     return names
 
 
-def match_layer_names(wanted: Sequence[str], available: Sequence[str], keras_layers=frozenset()) -> list[str]:
-    """Names in ``available`` that match a wanted name exactly or as a path component.
+def traced_scopes(keras_layers: Sequence[str], components: Sequence[str]) -> dict:
+    """Map each Keras layer name to the scope TF's tracing gave it in the converted graph.
 
-    TFLite tensor names and tf2onnx node names carry the Keras layer name as a path
-    component ("model/conv2d_1/BiasAdd"), so ``--float-layers conv2d_1`` works for both
-    runtimes; full names printed by the diagnostics work too.  TF's graph tracing may
-    add a "_1" to a layer's scope ("conv_b" -> "conv_b_1"); that is accepted for a name
-    in ``keras_layers`` unless the suffixed name is itself another Keras layer.
+    Tracing may rename a layer's scope ("conv2d" -> "conv2d_1", "conv2d_1" -> "conv2d_1_2"),
+    so an auto-named layer's scope can equal another layer's name.  Layers and scopes
+    both come in call order, so each layer takes the first unclaimed scope that is its
+    name, optionally followed by "_<n>" suffixes.
     """
     import re
 
-    def component_matches(w: str, c: str) -> bool:
-        if c == w:
-            return True
-        return w in keras_layers and c not in keras_layers and re.fullmatch(re.escape(w) + r"_\d+", c) is not None
+    scopes = list(dict.fromkeys(components))
+    claimed, mapping = set(), {}
+    for w in keras_layers:
+        pattern = re.compile(re.escape(w) + r"(_\d+)*")
+        for c in scopes:
+            if c not in claimed and pattern.fullmatch(c):
+                mapping[w] = c
+                claimed.add(c)
+                break
+    return mapping
 
-    out = []
-    for name in available:
-        parts = re.split(r"[/;:]", name)
-        if any(w == name or any(component_matches(w, c) for c in parts) for w in wanted):
-            out.append(name)
-    return out
+
+def match_layer_names(wanted: Sequence[str], available: Sequence[str], keras_layers: Sequence[str] = ()) -> list[str]:
+    """Names in ``available`` (in graph order) that match a wanted name exactly or as a path component.
+
+    TFLite tensor names and tf2onnx node names carry the Keras layer's scope as a path
+    component ("model/conv2d/BiasAdd"), so ``--float-layers conv2d`` works for both
+    runtimes (see :func:`traced_scopes` for renamed scopes); full names printed by the
+    diagnostics work too.
+    """
+    import re
+
+    split = [(name, re.split(r"[/;:]", name)) for name in available]
+    scope_of = traced_scopes(keras_layers, [c for _, parts in split for c in parts])
+    targets = {scope_of.get(w, w) for w in wanted}
+    return [name for name, parts in split if name in wanted or targets.intersection(parts)]

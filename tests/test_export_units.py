@@ -93,10 +93,11 @@ def test_calibration_needs_real_crops(tmp_path):
         load_calibration_set(tmp_path / "empty", contract)
 
 
-def test_traced_scope_suffix_matches_only_known_keras_layers():
-    names = ["m_1/conv_b_1/Relu", "m_1/conv2d_1/Relu", "m_1/conv2d_2/Relu"]
-    keras = {"conv_b", "conv2d", "conv2d_1"}
-    assert match_layer_names(["conv_b"], names, keras) == ["m_1/conv_b_1/Relu"]
-    # conv2d_1 is its own Keras layer, so "conv2d" must not grab it; conv2d_2 is conv2d's traced scope.
-    assert match_layer_names(["conv2d"], names, keras) == ["m_1/conv2d_2/Relu"]
-    assert match_layer_names(["conv_b"], names) == []
+def test_traced_scopes_keep_auto_named_layers_distinct():
+    # What TF tracing really produced for Keras layers scale, conv2d, conv2d_1, head.
+    names = ["m_1/scale_1/mul", "m_1/conv2d_1/Relu;m_1/conv2d_1/BiasAdd", "m_1/conv2d_1_2/Relu", "m_1/head_1/MatMul"]
+    keras = ["pixels", "scale", "conv2d", "conv2d_1", "head"]
+    assert match_layer_names(["conv2d"], names, keras) == ["m_1/conv2d_1/Relu;m_1/conv2d_1/BiasAdd"]
+    assert match_layer_names(["conv2d_1"], names, keras) == ["m_1/conv2d_1_2/Relu"]
+    assert match_layer_names(["head"], ["m/conv2d/Relu", "m/head/MatMul"], keras) == ["m/head/MatMul"]
+    assert match_layer_names(["m_1/head_1/MatMul"], names, keras) == ["m_1/head_1/MatMul"]
