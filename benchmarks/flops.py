@@ -92,7 +92,8 @@ def sibling_tflite(onnx_path: Path) -> Optional[Path]:
     """A float .tflite in the same folder made from the same Keras model (or of the same stem)."""
     want = _source_hash(onnx_path)
     stem = onnx_path.name.split(".")[0]
-    candidates = sorted(onnx_path.parent.glob("*.tflite"), key=lambda p: ("int8" in p.name, p.name))
+    # Prefer the fp32 twin: its graph has no quantize/dequantize detours.
+    candidates = sorted(onnx_path.parent.glob("*.tflite"), key=lambda p: ("fp32" not in p.name, "int8" in p.name, p.name))
     for p in candidates:
         if want and _source_hash(p) == want:
             return p

@@ -117,7 +117,30 @@ def int8_per_face(model: Optional[Path], runs: int = 200) -> TargetResult:
                         f"{model.name} on {row.backend}, median of {row.stats['runs']} (mean {row.stats['mean_ms']:.3f} ms)")
 
 
-def speedup_vs_reference(model: Optional[str], reference_model: Optional[str], runs: int = 20) -> TargetResult:
+def model_for_reference(reference_model: str, models_dir: Optional[str]) -> Optional[str]:
+    """The float edge model exported from the reference Keras file (its sidecar names the source sha256)."""
+    from fakeface.edge.contract import file_sha256
+
+    from .models import discover_models
+
+    want = file_sha256(reference_model)
+    models, _ = discover_models([], models_dir)
+    same = [m for m in models if _source_sha(m.path) == want]
+    same.sort(key=lambda m: ("int8" in m.format, m.path.suffix != ".tflite", m.path.name))  # fp32 TFLite first
+    return str(same[0].path) if same else None
+
+
+def _source_sha(path: Path) -> Optional[str]:
+    from fakeface.edge.contract import load_contract
+
+    try:
+        return load_contract(path, verify_hash=False).source_sha256
+    except Exception:
+        return None
+
+
+def speedup_vs_reference(model: Optional[str], reference_model: Optional[str], runs: int = 20,
+                         models_dir: Optional[str] = None) -> TargetResult:
     goal = f">= {SPEEDUP_MIN:.0f}x, same faces and labels"
     name = "edge vs reference, 640x480"
     if not reference_model:
@@ -134,6 +157,9 @@ def speedup_vs_reference(model: Optional[str], reference_model: Optional[str], r
     from .runners import TimingPlan
     from .suite import e2e_jobs, run_jobs
 
+    if model is None and Path(reference_model).is_file():
+        # Same decisions only make sense for the same network: prefer its own export.
+        model = model_for_reference(reference_model, models_dir)
     models, notes = discover_models([model] if model else [], None, exclude_backends=["tflite-runtime"])
     if not models:
         return TargetResult(name, goal, None, "x", None, "; ".join(notes) or "no classifier model")
@@ -150,9 +176,10 @@ def speedup_vs_reference(model: Optional[str], reference_model: Optional[str], r
     if errors:
         return TargetResult(name, goal, None, "x", None, errors[0])
     comp = compare(rows)[0]
+    used = f"{Path(models[0].path).name} vs {Path(reference_model).name}; "
     ok = comp["speedup"] >= SPEEDUP_MIN and comp["same_decisions"]
     return TargetResult(name, goal, comp["speedup"], "x", ok,
-                        f"edge {comp['edge_mean_ms']:.1f} ms vs reference {comp['reference_mean_ms']:.1f} ms "
+                        used + f"edge {comp['edge_mean_ms']:.1f} ms vs reference {comp['reference_mean_ms']:.1f} ms "
                         f"({threads} threads both); faces edge {comp['edge_faces']} / reference {comp['reference_faces']}, "
                         f"same decisions: {comp['same_decisions']}")
 
@@ -164,7 +191,7 @@ def run_targets(model: Optional[str] = None, int8_model: Optional[str] = None, m
     int8 = Path(int8_model) if int8_model else find_int8_model([model] if model else [], models_dir)
     per_face = int8_per_face(int8)
     # The reference last: it imports TensorFlow into this process.
-    return [speedup_vs_reference(model, reference_model, runs), per_face, cold, rss]
+    return [speedup_vs_reference(model, reference_model, runs, models_dir), per_face, cold, rss]
 
 
 def targets_json(results: Sequence[TargetResult]) -> str:
