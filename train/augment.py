@@ -1,0 +1,84 @@
+"""Training-time augmentation as tf.data map functions on single uint8 crops.
+
+The sources differ in JPEG quality, size and sharpness, and a model will happily
+learn those instead of faces.  So crops are randomly re-compressed, shrunk and
+re-enlarged, and blurred, and the model has to find cues that survive all three.
+Shifts are whole pixels (padding by reflection): sub-pixel warps would themselves
+resample away the high frequencies the model must see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AugmentOptions:
+    flip: bool = True
+    max_shift: int = 4  # pixels: the two detectors' boxes differ by about this much
+    jpeg_p: float = 0.4
+    jpeg_quality: tuple = (60, 95)
+    rescale_p: float = 0.25
+    rescale_range: tuple = (0.5, 0.9)  # downscale factor before scaling back up
+    blur_p: float = 0.15
+    blur_sigma: tuple = (0.4, 1.2)
+    color_p: float = 0.3  # small brightness/contrast changes
+
+
+def _gaussian_blur(tf, img, sigma):
+    """Separable 5x5 Gaussian blur of one float HxWx3 image."""
+    r = tf.range(-2.0, 3.0)
+    k = tf.exp(-(r ** 2) / (2.0 * sigma ** 2))
+    k = k / tf.reduce_sum(k)
+    kx = tf.tile(tf.reshape(k, (1, 5, 1, 1)), (1, 1, 3, 1))
+    ky = tf.tile(tf.reshape(k, (5, 1, 1, 1)), (1, 1, 3, 1))
+    x = tf.pad(img[None], [[0, 0], [2, 2], [2, 2], [0, 0]], mode="REFLECT")
+    x = tf.nn.depthwise_conv2d(x, kx, [1, 1, 1, 1], "VALID")
+    x = tf.nn.depthwise_conv2d(x, ky, [1, 1, 1, 1], "VALID")
+    return x[0]
+
+
+def make_augment(size: int, opts: AugmentOptions = AugmentOptions(), seed: int = 1):
+    """Return ``augment(image_uint8, label) -> (image_float32_0_255, label)`` for ``Dataset.map``."""
+    import tensorflow as tf
+
+    def chance(p):
+        return tf.random.uniform(()) < p
+
+    def augment(img, label):
+        img = tf.ensure_shape(img, (size, size, 3))
+        if opts.flip:
+            img = tf.image.random_flip_left_right(img)
+        if opts.max_shift:
+            m = opts.max_shift
+            padded = tf.pad(img, [[m, m], [m, m], [0, 0]], mode="REFLECT")
+            img = tf.image.random_crop(padded, (size, size, 3))
+        if opts.jpeg_p > 0:
+            lo, hi = opts.jpeg_quality
+            img = tf.cond(chance(opts.jpeg_p),
+                          lambda: tf.image.random_jpeg_quality(img, lo, hi),
+                          lambda: img)
+        x = tf.cast(img, tf.float32)
+        if opts.rescale_p > 0:
+            def rescale():
+                f = tf.random.uniform((), *opts.rescale_range)
+                small = tf.maximum(8, tf.cast(tf.round(f * size), tf.int32))
+                y = tf.image.resize(x, (small, small), method="area")
+                return tf.image.resize(y, (size, size), method="bilinear")
+            x = tf.cond(chance(opts.rescale_p), rescale, lambda: x)
+        if opts.blur_p > 0:
+            x = tf.cond(chance(opts.blur_p),
+                        lambda: _gaussian_blur(tf, x, tf.random.uniform((), *opts.blur_sigma)),
+                        lambda: x)
+        if opts.color_p > 0:
+            def color():
+                y = tf.image.random_brightness(x, 20.0)
+                mean = tf.reduce_mean(y, axis=[0, 1], keepdims=True)
+                return (y - mean) * tf.random.uniform((), 0.85, 1.15) + mean
+            x = tf.cond(chance(opts.color_p), color, lambda: x)
+        x = tf.clip_by_value(x, 0.0, 255.0)
+        # Rounding keeps training inputs on the integer grid that real crops live on.
+        x = tf.round(x)
+        return tf.ensure_shape(x, (size, size, 3)), label
+
+    return augment

@@ -1,0 +1,218 @@
+"""Sub-commands of the training layer: prepare, train, evaluate, calibrate.
+
+Registration only builds argparse parsers: TensorFlow is imported inside each
+``run`` function, so ``fakeface --help`` stays fast and works without the [train] extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .layout import SPLITS
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+# -- prepare ----------------------------------------------------------------------
+def register_prepare(subparsers) -> None:
+    from .prepare import DEFAULT_CROP_MARGIN, DEFAULT_INPUT_SIZE
+
+    p = subparsers.add_parser(
+        "prepare",
+        help="crop the faces of a folder of photos into a training folder",
+        formatter_class=_FORMATTER,
+        description=(
+            "Detect the face(s) in every photo under SRC/real and SRC/fake (any sub-folders) and save\n"
+            "each crop as a lossless PNG under OUT with the same folder layout.  Crops are cut exactly\n"
+            "as the edge runtime cuts them (fakeface.edge.contract.crop_face).  OUT/manifest.jsonl\n"
+            "records every photo's box, score and landmarks, or why it has no crop (no face,\n"
+            "unreadable); those photos are listed at the end and never stop the run.\n"
+            "Rerunning the same command resumes: finished photos are skipped."
+        ),
+        epilog=(
+            "examples:\n"
+            "  fakeface prepare ../shared/data/faces work/crops\n"
+            "  fakeface prepare photos/ work/crops --faces all --detector edge\n"
+            "  # recut at another size from stored boxes, no detection:\n"
+            "  fakeface prepare ../shared/data/faces work/crops128 --input-size 128 \\\n"
+            "      --reuse-boxes work/crops/manifest.jsonl"
+        ),
+    )
+    p.add_argument("src", metavar="SRC", help="folder with real/ and fake/ sub-folders of photos")
+    p.add_argument("out", metavar="OUT", help="output folder for crops and manifest.jsonl")
+    p.add_argument("--input-size", type=int, default=DEFAULT_INPUT_SIZE,
+                   help=f"crop side in pixels (default {DEFAULT_INPUT_SIZE}: the default model's input)")
+    p.add_argument("--crop-margin", type=float, default=DEFAULT_CROP_MARGIN,
+                   help=f"margin around the face box, per side, as a share of its size (default {DEFAULT_CROP_MARGIN})")
+    p.add_argument("--faces", choices=("best", "all"), default="best",
+                   help="photos with several faces: keep the highest-scoring face (default) or all")
+    p.add_argument("--detector", choices=("edge", "mtcnn"), default="mtcnn",
+                   help="edge: the TF-free runtime detector; mtcnn: the reference mtcnn package (default)")
+    p.add_argument("--min-face-size", type=int, default=20, help="smallest face to detect, pixels (default 20)")
+    p.add_argument("--workers", type=int, default=0, help="worker processes (default: one per core)")
+    p.add_argument("--reuse-boxes", metavar="MANIFEST",
+                   help="take face boxes from an earlier manifest.jsonl instead of detecting again")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_prepare)
+
+
+def run_prepare(args) -> int:
+    from .prepare import PrepareOptions, prepare_folder
+
+    opts = PrepareOptions(input_size=args.input_size, crop_margin=args.crop_margin, faces=args.faces,
+                          detector=args.detector, min_face_size=args.min_face_size, workers=args.workers,
+                          reuse_boxes=args.reuse_boxes)
+    rep = prepare_folder(args.src, args.out, opts, progress=not args.quiet)
+    for rel, status, reason in sorted(rep.failures)[:50]:
+        print(f"  {status:10s} {reason}", file=sys.stderr)
+    if len(rep.failures) > 50:
+        print(f"  ... and {len(rep.failures) - 50} more (see {args.out}/manifest.jsonl)", file=sys.stderr)
+    rate = rep.processed / rep.seconds if rep.seconds else 0.0
+    print(f"prepare: {rep.photos} photos, {rep.skipped} already done, {rep.processed} processed "
+          f"({rate:.1f}/s), {rep.crops} crops, {rep.no_face} without a face, {rep.unreadable} unreadable")
+    if rep.interrupted:
+        print("prepare: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+# -- train ------------------------------------------------------------------------
+def register_train(subparsers) -> None:
+    from .architectures import ARCHITECTURES, DEFAULT_ARCH
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a real/fake face classifier on a folder of crops",
+        formatter_class=_FORMATTER,
+        description=(
+            "Train on CROPS (made by 'fakeface prepare': real/ and fake/ with source sub-folders).\n"
+            "The split is fixed by the md5 of each photo's relative path (0-7 train, 8 validation,\n"
+            "9 test), so the test split never changes between runs.  Writes into RUN: model.keras,\n"
+            "its metadata sidecar model.keras.json (crop geometry, threshold, sha256), metrics.json\n"
+            "with per-source results on validation and test, PNG plots, and a checkpoint per epoch\n"
+            "(--resume continues from it).  The model takes raw RGB pixels 0..255."
+        ),
+        epilog=(
+            "examples:\n"
+            "  fakeface train work/crops --out runs/default\n"
+            "  fakeface train work/crops --out runs/seed --arch seed --epochs 8\n"
+            "  fakeface train work/crops --out runs/default --resume      # after an interruption"
+        ),
+    )
+    p.add_argument("crops", metavar="CROPS", help="crop folder made by 'fakeface prepare'")
+    p.add_argument("--out", required=True, metavar="RUN", help="output folder of this run")
+    p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCH,
+                   help=f"model architecture (default {DEFAULT_ARCH}; seed = the reference article's CNN)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the architecture's recipe, 8 for both)")
+    p.add_argument("--batch-size", type=int, default=None, help="batch size (default: the architecture's recipe)")
+    p.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: the recipe's)")
+    p.add_argument("--patience", type=int, default=0,
+                   help="stop early after this many epochs without a better validation AUC (default 0: off)")
+    p.add_argument("--no-augment", action="store_true", help="train without augmentation (for comparisons)")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                   help="tf.distribute strategy (multiworker reads TF_CONFIG)")
+    p.add_argument("--resume", action="store_true", help="continue from RUN's last epoch checkpoint")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--limit", type=int, default=0, help="use at most this many training crops (quick trials)")
+    p.add_argument("--quiet", action="store_true", help="less output")
+    p.set_defaults(func=run_train)
+
+
+def run_train(args) -> int:
+    from .fit import TrainOptions, train_run
+
+    opts = TrainOptions(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+                        learning_rate=args.learning_rate, patience=args.patience, augment=not args.no_augment,
+                        strategy=args.strategy, resume=args.resume, seed=args.seed, limit=args.limit,
+                        verbose=not args.quiet)
+    result = train_run(args.crops, args.out, opts)
+    print(result.summary())
+    return 0
+
+
+# -- evaluate ---------------------------------------------------------------------
+def register_evaluate(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="measure a model (.keras, .tflite, .onnx) on labelled photos or crops",
+        formatter_class=_FORMATTER,
+        description=(
+            "Score every image under DATA/real and DATA/fake and report accuracy, balanced accuracy,\n"
+            "ROC AUC, the accuracy per sub-folder, faces not found, and the threshold used (the\n"
+            "model's calibrated one unless --threshold).  DATA holds raw photos (faces are detected\n"
+            "and cropped with the model's own geometry) or, with --cropped, crops from 'prepare'.\n"
+            "--split picks the same fixed split as 'train', so the test split can be measured."
+        ),
+        epilog=(
+            "examples:\n"
+            "  fakeface evaluate runs/default/model.keras work/crops --cropped --split test\n"
+            "  fakeface evaluate edge/models/fakeface.tflite ../shared/data/faces --split test --json\n"
+            "  fakeface evaluate model.onnx my_photos/ --split all"
+        ),
+    )
+    p.add_argument("model", metavar="MODEL", help="model file with its .json sidecar")
+    p.add_argument("data", metavar="DATA", help="folder with real/ and fake/ sub-folders")
+    p.add_argument("--cropped", action="store_true", help="DATA holds crops made by 'fakeface prepare'")
+    p.add_argument("--split", choices=SPLITS + ("all",), default="test", help="which split to score (default test)")
+    p.add_argument("--threshold", type=float, default=None, help="override the model's decision threshold")
+    p.add_argument("--detector", choices=("edge", "mtcnn"), default="mtcnn", help="detector for raw photos")
+    p.add_argument("--backend", default="auto", help="interpreter for .tflite/.onnx (auto, litert, onnxruntime)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_evaluate)
+
+
+def run_evaluate(args) -> int:
+    from .evaluate import EvaluateOptions, evaluate_model
+
+    opts = EvaluateOptions(cropped=args.cropped, split=args.split, threshold=args.threshold,
+                           detector=args.detector, backend=args.backend, batch_size=args.batch_size,
+                           progress=not (args.quiet or args.json))
+    report = evaluate_model(args.model, args.data, opts)
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.to_markdown())
+    return 0
+
+
+# -- calibrate --------------------------------------------------------------------
+def register_calibrate(subparsers) -> None:
+    p = subparsers.add_parser(
+        "calibrate",
+        help="choose the decision threshold from a target share of real faces accepted",
+        formatter_class=_FORMATTER,
+        description=(
+            "Score the validation split of DATA and set the model's threshold so that at least\n"
+            "--target-real-acceptance of the real faces are called real; the rest of the range\n"
+            "catches as many fakes as it can.  The threshold and the measured rates are written\n"
+            "to the model's metadata sidecar (atomically); the model file is not touched."
+        ),
+        epilog=(
+            "examples:\n"
+            "  fakeface calibrate runs/default/model.keras work/crops --cropped\n"
+            "  fakeface calibrate edge/models/fakeface.tflite work/crops --cropped --target-real-acceptance 0.995"
+        ),
+    )
+    p.add_argument("model", metavar="MODEL", help="model file with its .json sidecar")
+    p.add_argument("data", metavar="DATA", help="folder with real/ and fake/ sub-folders")
+    p.add_argument("--target-real-acceptance", type=float, default=0.99,
+                   help="share of real faces that must be accepted (default 0.99)")
+    p.add_argument("--cropped", action="store_true", help="DATA holds crops made by 'fakeface prepare'")
+    p.add_argument("--split", choices=SPLITS + ("all",), default="val",
+                   help="split to calibrate on (default val; never calibrate on test)")
+    p.add_argument("--detector", choices=("edge", "mtcnn"), default="mtcnn", help="detector for raw photos")
+    p.add_argument("--backend", default="auto", help="interpreter for .tflite/.onnx")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_calibrate)
+
+
+def run_calibrate(args) -> int:
+    from .calibrate import calibrate_model
+
+    result = calibrate_model(args.model, args.data, target_real_acceptance=args.target_real_acceptance,
+                             cropped=args.cropped, split=args.split, detector=args.detector,
+                             backend=args.backend, progress=not (args.quiet or args.json))
+    print(json.dumps(result.to_json(), indent=2) if args.json else result.summary())
+    return 0

@@ -1,0 +1,120 @@
+"""Crops in memory, and the tf.data pipelines that feed them to Keras.
+
+A crop folder is small (15k crops of 96 px are ~400 MB as uint8), so it is decoded
+once into arrays and shuffled there; decoding PNGs every epoch would cost more CPU
+than training on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from fakeface.edge.errors import FakeFaceError, ImageError
+from fakeface.edge.imageio import load_image
+
+from .layout import Sample, scan_folder, select_split
+
+
+@dataclass
+class CropSet:
+    """Crops of one split as arrays, with where each came from."""
+
+    images: np.ndarray  # (N, S, S, 3) uint8 RGB
+    labels: np.ndarray  # (N,) int32, 1 = fake
+    sources: list  # source folder per crop, e.g. "fake/stylegan1-140k"
+    paths: list  # relative paths
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def read_geometry(crops_dir: str | os.PathLike) -> dict:
+    """The crop geometry `prepare` recorded in crops.json ({} if the folder has none)."""
+    p = Path(crops_dir) / "crops.json"
+    if not p.is_file():
+        return {}
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise FakeFaceError(f"{p}: unreadable ({exc})") from None
+
+
+def load_crops(samples: list[Sample], size: Optional[int] = None, progress: bool = True,
+               threads: int = 0) -> tuple[CropSet, list]:
+    """Decode crops into one array; returns (CropSet, [(path, reason) for unusable files]).
+
+    A crop of the wrong size is resized (INTER_AREA down, bilinear up) only when ``size``
+    is given and differs; normally all crops already have the model's input size.
+    """
+    from tqdm import tqdm
+
+    threads = threads or min(4, os.cpu_count() or 1)
+
+    def read(s: Sample):
+        try:
+            img = load_image(s.path)
+        except ImageError as exc:
+            return None, str(exc)
+        if size is not None and img.shape[:2] != (size, size):
+            interp = cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_LINEAR
+            img = cv2.resize(img, (size, size), interpolation=interp)
+        return img, None
+
+    with ThreadPoolExecutor(threads) as pool:  # cv2 decoding releases the GIL
+        results = list(tqdm(pool.map(read, samples), total=len(samples), desc="load crops", unit="crop",
+                            disable=not progress, leave=False))
+    bad = [(str(s.path), err) for s, (img, err) in zip(samples, results) if img is None]
+    kept = [(s, img) for s, (img, _) in zip(samples, results) if img is not None]
+    if kept:
+        shapes = {img.shape for _, img in kept}
+        if len(shapes) > 1:
+            raise FakeFaceError(f"crops have different sizes {sorted(shapes)[:3]}; cut them all with one "
+                                "'fakeface prepare' run (or pass an input size)")
+        images = np.stack([img for _, img in kept])
+    else:
+        images = np.zeros((0, size or 1, size or 1, 3), np.uint8)
+    cs = CropSet(images=images, labels=np.array([s.label for s, _ in kept], np.int32),
+                 sources=[s.source for s, _ in kept], paths=[s.rel for s, _ in kept])
+    return cs, bad
+
+
+def load_split(crops_dir, split: str, size: Optional[int] = None, progress: bool = True,
+               limit: int = 0, seed: int = 1) -> tuple[CropSet, list]:
+    samples = select_split(scan_folder(crops_dir, cropped=True), split)
+    if limit and len(samples) > limit:
+        rng = np.random.default_rng(seed)
+        samples = [samples[i] for i in sorted(rng.choice(len(samples), limit, replace=False))]
+    return load_crops(samples, size=size, progress=progress)
+
+
+def class_weights(labels: np.ndarray) -> dict:
+    """Weights that make real and fake count equally (the metric we report is balanced)."""
+    n = len(labels)
+    counts = np.bincount(labels, minlength=2).astype(np.float64)
+    return {c: float(n / (2.0 * counts[c])) if counts[c] else 1.0 for c in range(2)}
+
+
+def make_dataset(cs: CropSet, batch_size: int, training: bool, augment=None, seed: int = 1):
+    """A tf.data pipeline of (float32 pixels 0..255, float32 label[, weight]) batches."""
+    import tensorflow as tf
+
+    weights = class_weights(cs.labels)
+    w = np.array([weights[int(c)] for c in cs.labels], np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((cs.images, cs.labels.astype(np.float32)[:, None], w))
+    if training:
+        ds = ds.shuffle(len(cs), seed=seed, reshuffle_each_iteration=True)
+    if training and augment is not None:
+        ds = ds.map(lambda x, y, wt: (*augment(x, y), wt), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda x, y, wt: (tf.cast(x, tf.float32), y, wt), num_parallel_calls=tf.data.AUTOTUNE)
+    if not training:
+        ds = ds.map(lambda x, y, wt: (x, y))
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,261 @@
+"""`fakeface train`: fit a classifier on a crop folder and write a self-describing run folder.
+
+RUN/
+  model.keras, model.keras.json   the model and its contract (crop geometry, threshold, sha256)
+  metrics.json                    validation and test results, overall and per source
+  history.png, roc.png, confusion.png
+  checkpoint/last.keras, checkpoint/state.json   after every epoch, for --resume
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from fakeface.edge.atomic import write_text_atomic
+from fakeface.edge.contract import ModelContract, file_sha256, save_contract
+from fakeface.edge.errors import FakeFaceError
+
+from .architectures import ARCHITECTURES, build_model, count_macs
+from .augment import AugmentOptions, make_augment
+from .dataset import load_split, make_dataset, read_geometry
+from .metrics import classification_report, roc_auc, threshold_for_real_acceptance
+from .plots import plot_confusion, plot_history, plot_roc
+
+MODEL_NAME = "model.keras"
+# Fake sources with a real twin that went through the same processing (BASELINE.md).
+TWIN_PAIRS = {"fake/stylegan1-140k": "real/ffhq-140k", "fake/stylegan2-tpdne-128": "real/ffhq-128"}
+
+
+@dataclass
+class TrainOptions:
+    arch: str = "default"
+    epochs: Optional[int] = None
+    batch_size: Optional[int] = None
+    learning_rate: Optional[float] = None
+    patience: int = 0
+    augment: bool = True
+    strategy: str = "default"
+    resume: bool = False
+    seed: int = 1
+    limit: int = 0  # cap on training crops, for quick trials
+    steps_per_epoch: Optional[int] = None  # tests: a few steps instead of whole epochs
+    verbose: bool = True
+    augment_options: AugmentOptions = field(default_factory=AugmentOptions)
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    model_path: Path
+    metrics: dict
+
+    def summary(self) -> str:
+        t = self.metrics.get("test") or {}
+        lines = [f"train: wrote {self.model_path} ({self.metrics['architecture']})",
+                 f"  {self.metrics['epochs_run']} epochs in {self.metrics['train_seconds']:.0f} s"]
+        if t:
+            lines.append(f"  test: accuracy {t['accuracy']:.4f}, balanced {t['balanced_accuracy']:.4f}, "
+                         f"ROC AUC {t['roc_auc']:.4f} (n={t['n']}, threshold {t['threshold']})")
+            for src, r in sorted(t["per_source"].items()):
+                lines.append(f"    {src:32s} {r['accuracy']:.4f}  (n={r['n']})")
+        return "\n".join(lines)
+
+
+def _strategy(name: str):
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name != "default":
+        raise FakeFaceError(f"unknown strategy {name!r}; choose default, mirrored or multiworker")
+    return tf.distribute.get_strategy()
+
+
+def _save_keras_atomic(model, path: Path) -> None:
+    # Keras insists on the .keras suffix, so the temporary file keeps it.
+    tmp = path.with_name(f".{path.stem}.partial.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _epoch_checkpoint(keras, ckpt_dir: Path, history: dict):
+    class EpochCheckpoint(keras.callbacks.Callback):
+        """After each epoch: the model with its optimizer state, then the epoch count.
+
+        The state file is written second, so a crash between the two repeats one epoch
+        at worst instead of skipping one.
+        """
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            history.setdefault("seconds", []).append(round(time.perf_counter() - self._t0, 2))
+            for k, v in (logs or {}).items():
+                history.setdefault(k, []).append(float(v))
+            _save_keras_atomic(self.model, ckpt_dir / "last.keras")
+            write_text_atomic(ckpt_dir / "state.json", json.dumps({"epoch": epoch + 1, "history": history}) + "\n")
+
+    return EpochCheckpoint()
+
+
+def _twin_report(val_y, val_p, val_src, test_y, test_p, test_src, real_acceptance: float = 0.95) -> dict:
+    """For each fake source with a real twin: AUC against the twin, and fakes caught at the
+    threshold where the twin's validation reals are accepted at ``real_acceptance``."""
+    out = {}
+    vs, ts = np.asarray(val_src), np.asarray(test_src)
+    for fake, real in TWIN_PAIRS.items():
+        if not ((ts == fake).any() and (ts == real).any() and (vs == real).any()):
+            continue
+        t = threshold_for_real_acceptance(val_p[vs == real], real_acceptance)
+        m = (ts == fake) | (ts == real)
+        out[f"{fake} vs {real}"] = {
+            "auc": roc_auc(test_y[m], test_p[m]),
+            "threshold": t,
+            "fakes_caught": float((test_p[ts == fake] >= t).mean()),
+            "reals_accepted": float((test_p[ts == real] < t).mean()),
+        }
+    return out
+
+
+def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: TrainOptions) -> TrainResult:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+    import tensorflow as tf
+
+    crops_dir, run_dir = Path(crops_dir), Path(run_dir)
+    if opts.arch not in ARCHITECTURES:
+        raise FakeFaceError(f"unknown architecture {opts.arch!r}; choose from {', '.join(sorted(ARCHITECTURES))}")
+    _, recipe = ARCHITECTURES[opts.arch]
+    epochs = opts.epochs or recipe.epochs
+    batch = opts.batch_size or recipe.batch_size
+    lr = opts.learning_rate or recipe.learning_rate
+    keras.utils.set_random_seed(opts.seed)
+
+    geometry = read_geometry(crops_dir)
+    train_cs, bad = load_split(crops_dir, "train", progress=opts.verbose, limit=opts.limit, seed=opts.seed)
+    if len(train_cs) == 0:
+        raise FakeFaceError(f"{crops_dir}: no training crops (is it a 'fakeface prepare' output?)")
+    size = int(train_cs.images.shape[1])
+    if geometry.get("input_size", size) != size:
+        raise FakeFaceError(f"{crops_dir}: crops are {size} px but crops.json says {geometry['input_size']}")
+    margin = float(geometry.get("crop_margin", 0.1))
+    val_cs, bad_val = load_split(crops_dir, "val", size=size, progress=opts.verbose)
+    test_cs, bad_test = load_split(crops_dir, "test", size=size, progress=opts.verbose)
+    if opts.verbose:
+        print(f"train: {len(train_cs)} train / {len(val_cs)} val / {len(test_cs)} test crops of {size} px"
+              + (f"; {len(bad) + len(bad_val) + len(bad_test)} unreadable skipped" if bad or bad_val or bad_test else ""))
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = run_dir / "checkpoint"
+    ckpt_dir.mkdir(exist_ok=True)
+    history: dict = {}
+    initial_epoch = 0
+    augment = make_augment(size, opts.augment_options, opts.seed) if opts.augment else None
+    train_ds = make_dataset(train_cs, batch, training=True, augment=augment, seed=opts.seed)
+    val_ds = make_dataset(val_cs, 128, training=False) if len(val_cs) else None
+    steps = opts.steps_per_epoch or int(np.ceil(len(train_cs) / batch))
+    if opts.steps_per_epoch:
+        train_ds = train_ds.repeat()
+
+    strategy = _strategy(opts.strategy)
+    with strategy.scope():
+        state_path = ckpt_dir / "state.json"
+        if opts.resume and (ckpt_dir / "last.keras").is_file() and state_path.is_file():
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            initial_epoch, history = int(state["epoch"]), state.get("history", {})
+            model = keras.models.load_model(ckpt_dir / "last.keras", safe_mode=True, compile=True)
+            if opts.verbose:
+                print(f"train: resuming after epoch {initial_epoch}")
+        else:
+            if opts.resume and opts.verbose:
+                print("train: nothing to resume in", ckpt_dir, "- starting fresh")
+            model = build_model(opts.arch, size)
+            total = steps * epochs
+            if recipe.schedule == "cosine":
+                warm = max(1, min(steps, total // 10))
+                schedule = keras.optimizers.schedules.CosineDecay(
+                    lr * 0.05, decay_steps=max(1, total - warm), alpha=0.01, warmup_target=lr, warmup_steps=warm)
+            else:
+                schedule = lr
+            optimizer = (keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay)
+                         if recipe.weight_decay else keras.optimizers.Adam(schedule))
+            model.compile(optimizer=optimizer,
+                          loss=keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing),
+                          metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
+                          # XLA compilation of the train step costs minutes on a small CPU and gains little.
+                          jit_compile=False)
+
+    callbacks = [_epoch_checkpoint(keras, ckpt_dir, history)]
+    if opts.patience and val_ds is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=opts.patience,
+                                                       restore_best_weights=True))
+    t0 = time.perf_counter()
+    if initial_epoch < epochs:
+        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+                  steps_per_epoch=steps, callbacks=callbacks, verbose=2 if opts.verbose else 0)
+    session_seconds = time.perf_counter() - t0
+    # Over all sessions of a resumed run, from the per-epoch times the checkpoints kept.
+    train_seconds = max(session_seconds, float(sum(history.get("seconds", []))))
+
+    def predict(cs):
+        if len(cs) == 0:
+            return np.zeros(0)
+        return model.predict(make_dataset(cs, 128, training=False), verbose=0).reshape(-1)
+
+    val_p, test_p = predict(val_cs), predict(test_cs)
+    threshold = 0.5
+    val_rep = classification_report(val_cs.labels, val_p, threshold, val_cs.sources) if len(val_cs) else None
+    test_rep = classification_report(test_cs.labels, test_p, threshold, test_cs.sources) if len(test_cs) else None
+
+    model_path = run_dir / MODEL_NAME
+    _save_keras_atomic(model, model_path)
+    macs = count_macs(model)
+    contract = ModelContract(
+        input_size=size, crop_margin=margin, threshold=threshold, name="fakeface",
+        architecture=f"{opts.arch}: {model.count_params():,} params, {macs / 1e6:.1f}M MACs",
+        format="keras", sha256=file_sha256(model_path))
+    save_contract(model_path, contract)
+
+    metrics = {
+        "architecture": contract.architecture, "arch": opts.arch, "params": int(model.count_params()),
+        "macs": int(macs), "input_size": size, "crop_margin": margin, "epochs": epochs,
+        "epochs_run": len(history.get("loss", [])), "batch_size": batch, "learning_rate": lr,
+        "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
+        "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
+        "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,
+        "history": history, "threshold": threshold,
+        "val": val_rep.to_json() if val_rep else None, "test": test_rep.to_json() if test_rep else None,
+    }
+    if len(val_cs) and len(test_cs):
+        metrics["twins"] = _twin_report(val_cs.labels, val_p, val_cs.sources, test_cs.labels, test_p, test_cs.sources)
+        if (val_cs.labels == 0).any():
+            t99 = threshold_for_real_acceptance(val_p[val_cs.labels == 0], 0.99)
+            metrics["test_at_val_real_acceptance_0.99"] = classification_report(
+                test_cs.labels, test_p, t99, test_cs.sources).to_json()
+    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    if history.get("loss"):
+        plot_history(history, run_dir / "history.png")
+    curves = {}
+    if len(val_cs):
+        curves["validation"] = (val_cs.labels, val_p)
+    if len(test_cs):
+        curves["test"] = (test_cs.labels, test_p)
+    if curves:
+        plot_roc(curves, run_dir / "roc.png")
+    if test_rep:
+        plot_confusion(test_rep.confusion, run_dir / "confusion.png")
+    return TrainResult(run_dir=run_dir, model_path=model_path, metrics=metrics)

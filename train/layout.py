@@ -1,0 +1,103 @@
+"""Where things are in a face folder: class folders, source folders, and the stable split.
+
+A data folder holds ``real/`` and ``fake/``, each with any number of nested source
+folders.  Raw photos and prepared crops share this layout: ``prepare`` writes the crop
+of ``fake/src/x.jpg`` to ``fake/src/x.jpg.png`` so that a crop names the photo it came
+from, and the split of a crop is the split of its photo without reading any manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+from fakeface.edge.imageio import is_image_name
+
+CLASS_NAMES = ("real", "fake")  # label index = position: real 0, fake 1
+SPLITS = ("train", "val", "test")
+CROP_SUFFIX = ".png"
+# A photo with several faces under `--faces all` gives x.jpg.png, x.jpg.face1.png, ...
+_FACE_TAG = re.compile(r"\.face\d+$")
+
+
+def split_of(key: str) -> str:
+    """The split of a photo, from the md5 of its relative path (BASELINE.md's rule).
+
+    md5 mod 10: 0-7 train, 8 validation, 9 test.  ``key`` is the POSIX path relative
+    to the data folder, class folder included, e.g. ``fake/stylegan1-140k/x.jpg``.
+    """
+    digit = int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16) % 10
+    return "train" if digit <= 7 else ("val" if digit == 8 else "test")
+
+
+def crop_relpath(source_rel: str, face_index: int = 0) -> str:
+    tag = "" if face_index == 0 else f".face{face_index}"
+    return f"{source_rel}{tag}{CROP_SUFFIX}"
+
+
+def source_key_of_crop(crop_rel: str) -> str:
+    """Invert :func:`crop_relpath`: ``fake/s/x.jpg.face1.png`` -> ``fake/s/x.jpg``.
+
+    A crop folder made by other tools (``x.png`` without the photo's suffix) still
+    gets a stable key: its own relative path.
+    """
+    if not crop_rel.endswith(CROP_SUFFIX):
+        return crop_rel
+    stem = _FACE_TAG.sub("", crop_rel[: -len(CROP_SUFFIX)])
+    return stem if is_image_name(stem) else crop_rel
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image file under a data folder."""
+
+    path: Path
+    rel: str  # POSIX path relative to the data folder
+    label: int  # 0 real, 1 fake
+    source: str  # class folder plus sub-folders, e.g. "fake/stylegan1-140k"
+    key: str  # split key: the relative path of the original photo
+
+    @property
+    def split(self) -> str:
+        return split_of(self.key)
+
+
+def scan_folder(root: str | os.PathLike, cropped: bool = False) -> list[Sample]:
+    """List every image under ``root/real`` and ``root/fake``, sorted by relative path.
+
+    With ``cropped`` the files are crops written by ``prepare`` and their split key is
+    the photo they came from.  Missing class folders are an error the caller reports.
+    """
+    root = Path(root)
+    missing = [c for c in CLASS_NAMES if not (root / c).is_dir()]
+    if missing:
+        from fakeface.edge.errors import FakeFaceError
+
+        raise FakeFaceError(f"{root}: expected class folders real/ and fake/, missing {', '.join(missing)}/")
+    samples = []
+    for label, cls in enumerate(CLASS_NAMES):
+        for dirpath, dirnames, filenames in os.walk(root / cls):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith(".") or not is_image_name(name):
+                    continue
+                path = Path(dirpath) / name
+                rel = path.relative_to(root).as_posix()
+                key = source_key_of_crop(rel) if cropped else rel
+                source = rel.rsplit("/", 1)[0]
+                samples.append(Sample(path, rel, label, source, key))
+    samples.sort(key=lambda s: s.rel)
+    return samples
+
+
+def select_split(samples: Iterable[Sample], split: Optional[str]) -> list[Sample]:
+    """Keep the samples of one split; ``None`` or ``"all"`` keeps everything."""
+    if split in (None, "all"):
+        return list(samples)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)} or all")
+    return [s for s in samples if s.split == split]
