@@ -39,7 +39,7 @@ def _import_tf(threads: Optional[int]):
 class ReferenceStack:
     """mtcnn + Keras.  ``check(frame)`` -> (faces found, [(box, p_fake)] for the best face)."""
 
-    def __init__(self, keras_path: str | Path, threads: Optional[int] = None, min_face: int = 20):
+    def __init__(self, keras_path: str | Path, threads: Optional[int] = None):
         _import_tf(threads)
         import keras
         from mtcnn import MTCNN
@@ -47,7 +47,6 @@ class ReferenceStack:
         path = Path(keras_path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: reference Keras model not found")
-        self.min_face = min_face
         self.detector = MTCNN()
         # safe_mode refuses Lambda layers with pickled code: a model file is data, not a program.
         self.model = keras.models.load_model(path, safe_mode=True, compile=False)
@@ -63,8 +62,16 @@ class ReferenceStack:
         x1, y1 = min(W, x + w + mx), min(H, y + h + my)
         return cv2.resize(frame[y0:y1, x0:x1], (self.input_size, self.input_size))
 
-    def check(self, frame: np.ndarray) -> tuple[int, Optional[float]]:
-        faces = self.detector.detect_faces(frame, min_face_size=self.min_face)
+    def check(self, frame: np.ndarray, min_face: int = 20) -> tuple[int, Optional[float]]:
+        try:
+            faces = self.detector.detect_faces(frame, min_face_size=min_face)
+        except Exception as exc:
+            if "empty output" in str(exc) and min_face > 20:
+                # mtcnn 1.0.0 builds pyramid levels smaller than P-Net's kernel when
+                # min_face_size is large, and its Keras P-Net then raises.
+                raise RuntimeError(f"the mtcnn package cannot run min_face_size={min_face} on a "
+                                   f"{frame.shape[1]}x{frame.shape[0]} frame (pyramid level smaller than P-Net)") from None
+            raise
         if not faces:
             return 0, None
         best = max(faces, key=lambda f: f["confidence"])
@@ -75,20 +82,22 @@ class ReferenceStack:
 
 def reference_jobs(keras_path: str, frame_sets: Sequence[FrameSet], plan: TimingPlan, threads: int,
                    min_faces: Sequence[int], threshold: float = 0.5, labels=("real", "fake")) -> list[Job]:
-    stacks: dict[int, ReferenceStack] = {}
+    stacks: list[ReferenceStack] = []
 
     def make(fs: FrameSet, mf: int):
         def execute(row: BenchRow) -> None:
-            def build():
-                # One TF model load per min_face setting; the first build pays TF's import.
-                if mf not in stacks:
-                    stacks[mf] = ReferenceStack(keras_path, threads, mf)
-                return stacks[mf]
-            m, stack = measure(build, lambda s, i: s.check(fs.frames[i % len(fs.frames)]), plan)
-            results = [stack.check(f) for f in fs.frames]
+            cached = bool(stacks)
+            if not cached:  # loaded once: the first row's init pays TF's import and the model load
+                build = lambda: stacks.append(ReferenceStack(keras_path, threads)) or stacks[0]
+            else:
+                build = lambda: stacks[0]
+            m, stack = measure(build, lambda s, i: s.check(fs.frames[i % len(fs.frames)], mf), plan)
+            results = [stack.check(f, mf) for f in fs.frames]
             row.faces = [n for n, _ in results]
             row.labels = [[] if p is None else [labels[1] if p >= threshold else labels[0]] for _, p in results]
             _fill(row, m)
+            if cached:
+                row.init_ms = None
         return execute
 
     return [Job(BenchRow("reference_e2e", "mtcnn + keras", "keras fp32", "tensorflow", threads, fs.label, mf),

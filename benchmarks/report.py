@@ -47,6 +47,12 @@ def _fmt(v: Optional[float], digits: int = 2) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def _min_face(v) -> str:
+    # Name the two standard detector settings so a reader need not know the numbers.
+    names = {20: "20 default", 80: "80 face-unlock"}
+    return "–" if not v else names.get(v, str(v))
+
+
 def _size_pixels(size: str) -> int:
     try:
         w, h = size.split("x")
@@ -102,7 +108,7 @@ def stage_table(docs, stage: str) -> Optional[str]:
                 if r.get("faces") is not None:
                     cell += f" · {sum(r['faces'])} faces"
                 cells.append(cell)
-        lines.append(f"| {model} | {fmt} | {backend} | {threads or '–'} | {size} | {min_face or '–'} | " + " | ".join(cells) + " |")
+        lines.append(f"| {model} | {fmt} | {backend} | {threads or '–'} | {size} | {_min_face(min_face)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -113,11 +119,11 @@ def detail_table(label: str, doc: dict) -> str:
         s = r.get("stats") or {}
         if r.get("error"):
             lines.append(f"| {r['stage']} | {r['model']} | {r['format']} | {r['backend']} | {r['threads'] or '–'} | "
-                         f"{r['size']} | {r.get('min_face') or '–'} | error: {r['error'][:80]} |||||||||")
+                         f"{r['size']} | {_min_face(r.get('min_face'))} | error: {r['error'][:80]} |||||||||")
             continue
         lines.append(
             f"| {r['stage']} | {r['model']} | {r['format']} | {r['backend']} | {r['threads'] or '–'} | {r['size']} | "
-            f"{r.get('min_face') or '–'} | {_fmt(r.get('init_ms'), 1)} | {_fmt(r.get('first_ms'))} | "
+            f"{_min_face(r.get('min_face'))} | {_fmt(r.get('init_ms'), 1)} | {_fmt(r.get('first_ms'))} | "
             f"{_fmt(s.get('p50_ms'))} | {_fmt(s.get('p90_ms'))} | {_fmt(s.get('p99_ms'))} | {_fmt(s.get('mean_ms'))} | "
             f"{_fmt(s.get('fps'), 1)} | {_fmt(r.get('gflops_per_s'))} | {_fmt(r.get('peak_rss_mb'), 0)} |")
     return "\n".join(lines)

@@ -29,7 +29,6 @@ from .runners import Measurement, TimingPlan, measure, peak_rss_mb
 from .stats import achieved_gflops
 
 STAGES = ("decode", "detect", "classify", "e2e")
-DETECTOR_SETTINGS = {20: "default", 80: "face-unlock"}
 
 
 def default_thread_counts() -> list[int]:
