@@ -196,3 +196,10 @@ def test_unknown_backend_or_format_is_a_one_line_error():
         with pytest.raises(FakeFaceError) as info:
             Detector(options)
         assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_default_model_format_follows_the_backend(backend, astronaut):
+    with Detector(DetectorOptions(backend=backend, threads=1)) as det:
+        assert det.backend == backend
+        assert len(det.detect(astronaut)) == 1

@@ -37,7 +37,9 @@ class DetectorOptions:
     scale_factor: float = 0.709
     backend: str = "auto"  # auto | litert | tflite-runtime | onnxruntime
     threads: Optional[int] = None  # interpreter threads; None = all cores
-    model_format: str = "tflite"  # tflite | onnx | auto (follow the backend)
+    # Which shipped nets: tflite | onnx | auto (onnx for backend onnxruntime, else tflite
+    # when a TFLite interpreter is installed).
+    model_format: str = "auto"
 
     def validate(self) -> None:
         if not (isinstance(self.min_face_size, (int, float)) and self.min_face_size > 0):
