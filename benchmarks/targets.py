@@ -126,7 +126,7 @@ def model_for_reference(reference_model: str, models_dir: Optional[str]) -> Opti
     want = file_sha256(reference_model)
     models, _ = discover_models([], models_dir)
     same = [m for m in models if _source_sha(m.path) == want]
-    same.sort(key=lambda m: ("int8" in m.format, m.path.suffix != ".tflite", m.path.name))  # fp32 TFLite first
+    same.sort(key=lambda m: ("fp32" not in m.format, m.path.suffix != ".tflite", m.path.name))  # fp32 TFLite first
     return str(same[0].path) if same else None
 
 
