@@ -203,3 +203,16 @@ def test_default_model_format_follows_the_backend(backend, astronaut):
     with Detector(DetectorOptions(backend=backend, threads=1)) as det:
         assert det.backend == backend
         assert len(det.detect(astronaut)) == 1
+
+
+def test_shipped_nets_are_the_exported_ones():
+    import json
+
+    from fakeface.edge.contract import file_sha256
+    from fakeface.edge.mtcnn.nets import FORMATS, MODEL_DIR, NET_NAMES
+
+    recorded = json.loads((MODEL_DIR / "mtcnn_nets.json").read_text())["files"]
+    for name in NET_NAMES:
+        for fmt in FORMATS:
+            path = MODEL_DIR / f"{name}.{fmt}"
+            assert recorded[path.name]["sha256"] == file_sha256(path), path

@@ -182,3 +182,11 @@ def test_thresholds_match_mtcnn(images, reference):
     thresholds = (0.5, 0.6, 0.9)
     with Detector(DetectorOptions(thresholds=thresholds, backend="litert", threads=1)) as det:
         assert_parity(images, reference, det, threshold_pnet=0.5, threshold_rnet=0.6, threshold_onet=0.9)
+
+
+def test_shipped_nets_match_their_keras_originals():
+    from fakeface.edge.mtcnn.nets import MODEL_DIR
+    from fakeface.export.mtcnn_nets import net_parity
+
+    for report in net_parity(MODEL_DIR):
+        assert report.worst < 1e-4, (report.net, report.format, report.max_abs_diff)
