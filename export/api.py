@@ -98,6 +98,8 @@ def export_model(
     keep_failed: bool = True,
     calib_limit: int = 256,
     eval_limit: Optional[int] = None,
+    calib_split: Optional[str] = None,
+    eval_split: Optional[str] = None,
     latency_runs: int = 30,
     log=_log,
 ) -> ParityReport:
@@ -117,9 +119,11 @@ def export_model(
 
     calib = None
     if any(f.needs_calibration for f in fmts):
-        calib = load_calibration_set(Path(calib_dir) if calib_dir else None, contract, limit=calib_limit).x
-    evalset = load_eval_set(Path(eval_dir) if eval_dir else None, contract, limit=eval_limit)
-    if calib_dir and eval_dir and Path(calib_dir).resolve() == Path(eval_dir).resolve():
+        calib = load_calibration_set(Path(calib_dir) if calib_dir else None, contract, limit=calib_limit,
+                                      split=calib_split).x
+    evalset = load_eval_set(Path(eval_dir) if eval_dir else None, contract, limit=eval_limit, split=eval_split)
+    disjoint_splits = calib_split not in (None, "all") and calib_split != eval_split
+    if calib_dir and eval_dir and Path(calib_dir).resolve() == Path(eval_dir).resolve() and not disjoint_splits:
         log("fakeface export: warning: --calib and --eval are the same folder; parity is then measured "
             "on the calibration crops and looks better than it is", file=sys.stderr)
 
@@ -128,7 +132,7 @@ def export_model(
                                 size_bytes=keras_path.stat().st_size),
                       evalset.y, keras_probs, keras_probs, contract.threshold)
     report = ParityReport(
-        source=str(keras_path), source_sha256=source_sha, eval_dir=str(eval_dir),
+        source=str(keras_path), source_sha256=source_sha, eval_dir=f"{eval_dir} (split: {eval_split or 'all'})",
         n_real=int(np.sum(evalset.y == 0)), n_fake=int(np.sum(evalset.y == 1)),
         threshold=contract.threshold, max_acc_drop=max_acc_drop, min_agreement=min_agreement,
         keras=keras_row, out_dir=str(out_dir),

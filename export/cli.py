@@ -36,6 +36,7 @@ report), or let --auto-float retry with the worst layers in float.
 Results: DIR/parity.json and DIR/parity.md (also printed).
 
 examples:
+  fakeface export runs/best/model.keras --out dist/ --calib crops --calib-split train --eval crops --eval-split test
   fakeface export runs/best/fakeface.keras --out dist/ --calib crops/train --eval crops/test
   fakeface export model.keras --out dist/ --formats tflite-int8,onnx-fp32 --calib crops/train --eval crops/val
   fakeface export model.keras --out dist/ --formats tflite-int8 --calib crops/train --eval crops/val --auto-float 2
@@ -65,6 +66,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--eval", required=True, metavar="DIR",
                    help="labelled crops for the parity check: DIR/real/** and DIR/fake/** (top folder = label); "
                         "use held-out crops, not the calibration ones")
+    p.add_argument("--calib-split", default="all", choices=["all", "train", "val", "test"],
+                   help="with a 'fakeface prepare' crops folder: calibrate on this split only (recommended: train)")
+    p.add_argument("--eval-split", default="all", choices=["all", "train", "val", "test"],
+                   help="with a 'fakeface prepare' crops folder: check parity on this split only (recommended: test)")
     p.add_argument("--eval-count", type=int, metavar="N", help="use at most N evaluation crops (default all)")
     p.add_argument("--max-acc-drop", type=float, default=0.5, metavar="POINTS",
                    help="fail a format whose accuracy is more than POINTS percentage points below Keras (default 0.5)")
@@ -99,6 +104,8 @@ def run(args) -> int:
         keep_failed=not args.discard_failed,
         calib_limit=args.calib_count,
         eval_limit=args.eval_count,
+        calib_split=args.calib_split,
+        eval_split=args.eval_split,
         latency_runs=args.latency_runs,
     )
     print()

@@ -48,6 +48,18 @@ def find_images(root: Path) -> list[Path]:
     return found
 
 
+def in_split(paths: Sequence[Path], root: Path, split: Optional[str]) -> list[Path]:
+    """Keep the crops of one split of BASELINE.md's stable rule (train/val/test), the one
+    ``fakeface train`` uses, so parity can be measured on crops the model never saw."""
+    if split in (None, "all"):
+        return list(paths)
+    from fakeface.train.layout import SPLITS, source_key_of_crop, split_of
+
+    if split not in SPLITS:
+        raise ExportError(f"unknown split {split!r}; choose from {', '.join(SPLITS)} or all")
+    return [p for p in paths if split_of(source_key_of_crop(p.relative_to(root).as_posix())) == split]
+
+
 def _stable_order(paths: Sequence[Path], root: Path) -> list[Path]:
     # Ordering by a hash of the relative name mixes classes and sources, so taking the
     # first N gives a representative calibration subset that stays the same run to run.
@@ -82,7 +94,8 @@ def load_crops(paths: Sequence[Path], contract: ModelContract, desc: str) -> tup
     return x, kept, skipped
 
 
-def load_calibration_set(calib_dir: Optional[Path], contract: ModelContract, limit: int = 256) -> CropSet:
+def load_calibration_set(calib_dir: Optional[Path], contract: ModelContract, limit: int = 256,
+                         split: Optional[str] = None) -> CropSet:
     """Real face crops for int8 calibration.  Never random data: a missing folder is an error."""
     if calib_dir is None:
         raise ExportError(
@@ -92,9 +105,9 @@ def load_calibration_set(calib_dir: Optional[Path], contract: ModelContract, lim
     calib_dir = Path(calib_dir)
     if not calib_dir.is_dir():
         raise ExportError(f"{calib_dir}: calibration folder not found (--calib needs a folder of face crops)")
-    paths = find_images(calib_dir)
+    paths = in_split(find_images(calib_dir), calib_dir, split)
     if not paths:
-        raise ExportError(f"{calib_dir}: no PNG/JPG images found for calibration")
+        raise ExportError(f"{calib_dir}: no PNG/JPG images found for calibration (split: {split or 'all'})")
     chosen = _stable_order(paths, calib_dir)[:limit]
     x, kept, skipped = load_crops(chosen, contract, "calibration crops")
     if len(kept) == 0:
@@ -108,7 +121,8 @@ def load_calibration_set(calib_dir: Optional[Path], contract: ModelContract, lim
     return CropSet(x=x, paths=kept, skipped=skipped)
 
 
-def load_eval_set(eval_dir: Optional[Path], contract: ModelContract, limit: Optional[int] = None) -> CropSet:
+def load_eval_set(eval_dir: Optional[Path], contract: ModelContract, limit: Optional[int] = None,
+                  split: Optional[str] = None) -> CropSet:
     """Labelled crops: ``<eval>/<real label>/**`` and ``<eval>/<fake label>/**``; the top folder is the label."""
     if eval_dir is None:
         raise ExportError("the parity check needs labelled crops: pass --eval DIR with real/ and fake/ sub-folders")
@@ -119,7 +133,7 @@ def load_eval_set(eval_dir: Optional[Path], contract: ModelContract, limit: Opti
     for y, label in enumerate(contract.labels):
         top = eval_dir / label
         if top.is_dir():
-            labelled += [(p, y) for p in find_images(top)]
+            labelled += [(p, y) for p in in_split(find_images(top), eval_dir, split)]
     if not labelled:
         raise ExportError(
             f"{eval_dir}: no crops under {'/ or '.join(contract.labels)}/ (the top folder names the label)"
