@@ -45,7 +45,7 @@ class CalibrationResult:
 
 
 def calibrate_model(model_path, data_dir, target_real_acceptance: float = 0.99, cropped: bool = False,
-                    split: str = "val", detector: str = "mtcnn", backend: str = "auto",
+                    split: str = "val", detector: str = "edge", backend: str = "auto",
                     progress: bool = True) -> CalibrationResult:
     if not 0.0 < target_real_acceptance <= 1.0:
         raise FakeFaceError(f"--target-real-acceptance must be in (0, 1], got {target_real_acceptance}")

@@ -48,8 +48,9 @@ def register_prepare(subparsers) -> None:
                    help=f"margin around the face box, per side, as a share of its size (default {DEFAULT_CROP_MARGIN})")
     p.add_argument("--faces", choices=("best", "all"), default="best",
                    help="photos with several faces: keep the highest-scoring face (default) or all")
-    p.add_argument("--detector", choices=("edge", "mtcnn"), default="mtcnn",
-                   help="edge: the TF-free runtime detector; mtcnn: the reference mtcnn package (default)")
+    p.add_argument("--detector", choices=("edge", "mtcnn"), default="edge",
+                   help="edge: the runtime's own TF-free MTCNN (default), so crops match what users get; "
+                        "mtcnn: the reference mtcnn package (TensorFlow)")
     p.add_argument("--min-face-size", type=int, default=20, help="smallest face to detect, pixels (default 20)")
     p.add_argument("--workers", type=int, default=0, help="worker processes (default: one per core)")
     p.add_argument("--reuse-boxes", metavar="MANIFEST",
@@ -121,6 +122,12 @@ def register_train(subparsers) -> None:
 
 
 def run_train(args) -> int:
+    import os
+
+    if "tensorflow" not in sys.modules:
+        # oneDNN kernels train these CNNs ~2x faster on x86 CPUs; they only change
+        # float round-off, which training does not care about.
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
     from .fit import TrainOptions, train_run
 
     opts = TrainOptions(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
@@ -157,7 +164,7 @@ def register_evaluate(subparsers) -> None:
     p.add_argument("--cropped", action="store_true", help="DATA holds crops made by 'fakeface prepare'")
     p.add_argument("--split", choices=SPLITS + ("all",), default="test", help="which split to score (default test)")
     p.add_argument("--threshold", type=float, default=None, help="override the model's decision threshold")
-    p.add_argument("--detector", choices=("edge", "mtcnn"), default="mtcnn", help="detector for raw photos")
+    p.add_argument("--detector", choices=("edge", "mtcnn"), default="edge", help="detector for raw photos (default edge)")
     p.add_argument("--backend", default="auto", help="interpreter for .tflite/.onnx (auto, litert, onnxruntime)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -201,7 +208,7 @@ def register_calibrate(subparsers) -> None:
     p.add_argument("--cropped", action="store_true", help="DATA holds crops made by 'fakeface prepare'")
     p.add_argument("--split", choices=SPLITS + ("all",), default="val",
                    help="split to calibrate on (default val; never calibrate on test)")
-    p.add_argument("--detector", choices=("edge", "mtcnn"), default="mtcnn", help="detector for raw photos")
+    p.add_argument("--detector", choices=("edge", "mtcnn"), default="edge", help="detector for raw photos (default edge)")
     p.add_argument("--backend", default="auto", help="interpreter for .tflite/.onnx")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -15,7 +15,7 @@ class EvaluateOptions:
     cropped: bool = False
     split: str = "test"
     threshold: Optional[float] = None  # None: the model's own (calibrated) threshold
-    detector: str = "mtcnn"
+    detector: str = "edge"
     backend: str = "auto"
     batch_size: int = 64
     progress: bool = True

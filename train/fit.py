@@ -111,6 +111,23 @@ def _epoch_checkpoint(keras, ckpt_dir: Path, history: dict):
     return EpochCheckpoint()
 
 
+def _progress_line(keras, every: int = 50):
+    class ProgressLine(keras.callbacks.Callback):
+        """A line every ``every`` batches: on a shared 2-core machine an epoch takes minutes,
+        and Keras' one-line-per-epoch mode says nothing until it ends."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t0, self._epoch = time.perf_counter(), epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if (batch + 1) % every == 0:
+                rate = (batch + 1) / (time.perf_counter() - self._t0)
+                print(f"  epoch {self._epoch + 1} batch {batch + 1}: {rate:.2f} batches/s, "
+                      f"loss {float((logs or {}).get('loss', float('nan'))):.4f}", flush=True)
+
+    return ProgressLine()
+
+
 def _twin_report(val_y, val_p, val_src, test_y, test_p, test_src, real_acceptance: float = 0.95) -> dict:
     """For each fake source with a real twin: AUC against the twin, and fakes caught at the
     threshold where the twin's validation reals are accepted at ``real_acceptance``."""
@@ -200,6 +217,8 @@ def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: Tr
                           jit_compile=False)
 
     callbacks = [_epoch_checkpoint(keras, ckpt_dir, history)]
+    if opts.verbose:
+        callbacks.append(_progress_line(keras))
     if opts.patience and val_ds is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=opts.patience,
                                                        restore_best_weights=True))

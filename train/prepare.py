@@ -48,7 +48,7 @@ class PrepareOptions:
     input_size: int = DEFAULT_INPUT_SIZE
     crop_margin: float = DEFAULT_CROP_MARGIN
     faces: str = "best"  # "best": highest-scoring face only; "all": every face
-    detector: str = "mtcnn"
+    detector: str = "edge"
     min_face_size: int = DEFAULT_MIN_FACE
     workers: int = 0  # 0: one per core
     reuse_boxes: Optional[str] = None  # a manifest.jsonl whose boxes are reused

@@ -59,7 +59,7 @@ def _score_batches(score: Callable, images: np.ndarray, batch_size: int) -> np.n
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
-def score_folder(model_path, data_dir, split: Optional[str], cropped: bool, detector: str = "mtcnn",
+def score_folder(model_path, data_dir, split: Optional[str], cropped: bool, detector: str = "edge",
                  backend: str = "auto", batch_size: int = 64, progress: bool = True) -> tuple[ModelContract, ScoredFaces]:
     """Score every face of one split of ``data_dir`` (raw photos or `prepare` crops)."""
     from tqdm import tqdm

@@ -1,0 +1,135 @@
+"""The training layer for real: tiny models trained in seconds, then evaluated and calibrated."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fakeface.edge.contract import file_sha256, load_contract
+
+pytestmark = pytest.mark.tf
+
+
+@pytest.fixture(scope="module")
+def tf():
+    return pytest.importorskip("tensorflow")
+
+
+@pytest.fixture(scope="module")
+def synthetic_crops(tmp_path_factory):
+    from fakeface.train.tiny import write_synthetic_crops
+
+    return write_synthetic_crops(tmp_path_factory.mktemp("crops"), n=320, size=32)
+
+
+def _cli(*argv) -> int:
+    from fakeface.edge.cli import main
+
+    return main([str(a) for a in argv])
+
+
+def test_registering_the_commands_does_not_import_tensorflow():
+    code = ("import sys; from fakeface.edge.cli import build_parser; p = build_parser(); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'; "
+            "h = p._subparsers._group_actions[0].choices['train'].format_help(); "
+            "assert 'example' in h and '--arch' in h")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_train_resume_evaluate_calibrate(tf, synthetic_crops, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert _cli("train", synthetic_crops, "--out", run, "--arch", "tiny", "--epochs", "2", "--batch-size", "16", "--no-augment", "--learning-rate", "0.01",
+                "--quiet") == 0
+    for name in ("model.keras", "model.keras.json", "metrics.json", "history.png", "roc.png", "confusion.png",
+                 "checkpoint/last.keras", "checkpoint/state.json"):
+        assert (run / name).is_file(), name
+    assert not list(run.rglob("*.partial*"))
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["epochs_run"] == 2 and m["input_size"] == 32 and m["crop_margin"] == 0.15
+    assert set(m["test"]["per_source"]) == {"real/synthetic", "fake/synthetic"}
+    assert 0.0 <= m["test"]["roc_auc"] <= 1.0 and m["val"]["n"] > 10
+    contract = load_contract(run / "model.keras")  # verifies the sha256
+    assert contract.input_size == 32 and contract.architecture.startswith("tiny")
+
+    # --resume continues from the epoch checkpoint instead of starting over
+    assert _cli("train", synthetic_crops, "--out", run, "--arch", "tiny", "--epochs", "3", "--batch-size", "16", "--no-augment", "--learning-rate", "0.01",
+                "--resume", "--quiet") == 0
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["epochs_run"] == 3 and len(m["history"]["loss"]) == 3
+    capsys.readouterr()
+
+    model = run / "model.keras"
+    assert _cli("evaluate", model, synthetic_crops, "--cropped", "--split", "all", "--json") == 0
+    before = json.loads(capsys.readouterr().out)
+    assert before["n"] == 320 and before["threshold"] == 0.5 and before["no_face"] == 0
+    assert before["roc_auc"] > 0.8  # it really learned something
+
+    sha = file_sha256(model)
+    assert _cli("calibrate", model, synthetic_crops, "--cropped", "--target-real-acceptance", "0.95",
+                "--json") == 0
+    cal = json.loads(capsys.readouterr().out)
+    contract = load_contract(model)
+    assert contract.threshold == pytest.approx(cal["threshold"]) and cal["reals_accepted"] >= 0.95
+    assert contract.calibration["split"] == "val" and file_sha256(model) == sha == contract.sha256
+
+    # evaluate now uses the stored threshold, and the validation reals are accepted as promised
+    assert _cli("evaluate", model, synthetic_crops, "--cropped", "--split", "val", "--json") == 0
+    after = json.loads(capsys.readouterr().out)
+    assert after["threshold"] == pytest.approx(cal["threshold"]) and after["reals_accepted"] >= 0.95
+
+
+def test_evaluate_refuses_crops_of_another_size(tf, synthetic_crops, tmp_path, capsys):
+    from fakeface.train.tiny import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "m", steps=5, input_size=24)
+    assert _cli("evaluate", model, synthetic_crops, "--cropped", "--split", "all") == 2
+    assert "--input-size 24" in capsys.readouterr().err
+
+
+def test_build_tiny_model_really_learns(tf, tmp_path):
+    import keras
+
+    from fakeface.train.metrics import roc_auc
+    from fakeface.train.tiny import build_tiny_model, synthetic_faces
+
+    path = build_tiny_model(tmp_path / "tiny", steps=60)
+    contract = load_contract(path)
+    assert contract.input_size == 32 and contract.sha256 == file_sha256(path)
+    model = keras.models.load_model(path, safe_mode=True)
+    x, y = synthetic_faces(200, 32, seed=7)  # faces it never saw
+    p = model.predict(x.astype(np.float32), verbose=0).reshape(-1)
+    assert roc_auc(y, p) > 0.9
+
+
+def test_default_architecture_loads_in_safe_mode_with_frozen_filters(tf, tmp_path):
+    import keras
+
+    from fakeface.train.architectures import build_model, count_macs, srm_kernels
+
+    model = build_model("default", 48)
+    path = tmp_path / "d.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    x = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 3)).astype(np.float32)
+    np.testing.assert_allclose(model(x, training=False), loaded(x, training=False), atol=1e-5)
+    srm = loaded.get_layer("srm")
+    assert not srm.trainable
+    np.testing.assert_allclose(srm.get_weights()[0][:, :, 0, :], srm_kernels())
+    assert count_macs(build_model("default", 96)) < count_macs(build_model("seed", 128))
+
+
+def test_augmentation_keeps_pixels_valid(tf):
+    from fakeface.train.augment import AugmentOptions, make_augment
+
+    aug = make_augment(32, AugmentOptions(jpeg_p=1.0, rescale_p=1.0, blur_p=1.0, color_p=1.0))
+    img = tf.constant(np.random.default_rng(0).integers(0, 256, (32, 32, 3)), tf.uint8)
+    out, label = aug(img, tf.constant([1.0]))
+    out = out.numpy()
+    assert out.shape == (32, 32, 3) and out.dtype == np.float32
+    assert out.min() >= 0 and out.max() <= 255 and np.all(out == np.round(out))
+    assert float(label[0]) == 1.0

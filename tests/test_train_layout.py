@@ -1,0 +1,67 @@
+"""The fixed split and the metrics: plain numpy, no TensorFlow needed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from fakeface.train.layout import crop_relpath, scan_folder, source_key_of_crop, split_of
+from fakeface.train.metrics import classification_report, roc_auc, roc_curve, threshold_for_real_acceptance
+
+
+def test_split_follows_the_baseline_rule_and_never_changes():
+    key = "fake/stylegan1-140k/00012.jpg"
+    digit = int(hashlib.md5(key.encode()).hexdigest(), 16) % 10
+    assert split_of(key) == ("train" if digit <= 7 else "val" if digit == 8 else "test")
+    counts = Counter(split_of(f"real/src/{i:05d}.jpg") for i in range(5000))
+    assert 0.77 < counts["train"] / 5000 < 0.83
+    assert 0.08 < counts["val"] / 5000 < 0.12 and 0.08 < counts["test"] / 5000 < 0.12
+
+
+def test_a_crop_has_the_split_of_its_photo(tmp_path):
+    for i in range(40):
+        rel = f"real/a/{i}.jpg"
+        assert source_key_of_crop(crop_relpath(rel)) == rel
+        assert source_key_of_crop(crop_relpath(rel, 2)) == rel
+        assert split_of(source_key_of_crop(crop_relpath(rel, 1))) == split_of(rel)
+    (tmp_path / "real" / "a").mkdir(parents=True)
+    (tmp_path / "fake" / "b" / "c").mkdir(parents=True)
+    (tmp_path / "real" / "a" / "x.jpg.png").write_bytes(b"")
+    (tmp_path / "fake" / "b" / "c" / "y.jpg.face1.png").write_bytes(b"")
+    (tmp_path / "fake" / "b" / ".z.png.partial").write_bytes(b"")  # a torn temp file is no sample
+    samples = scan_folder(tmp_path, cropped=True)
+    assert [(s.key, s.label, s.source) for s in samples] == [
+        ("fake/b/c/y.jpg", 1, "fake/b/c"), ("real/a/x.jpg", 0, "real/a")]
+
+
+def test_roc_auc_matches_pairwise_definition():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    p = np.round(rng.random(300) * 0.5 + y * 0.3, 2)  # many ties on purpose
+    pos, neg = p[y == 1], p[y == 0]
+    pairwise = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg))
+    assert roc_auc(y, p) == pytest.approx(pairwise, abs=1e-12)
+    fpr, tpr, _ = roc_curve(y, p)
+    assert np.trapezoid(tpr, fpr) == pytest.approx(pairwise, abs=1e-9)
+    assert np.isnan(roc_auc(np.zeros(4), np.arange(4)))
+
+
+@pytest.mark.parametrize("target", [0.5, 0.9, 0.95, 0.99, 1.0])
+def test_threshold_accepts_at_least_the_target_share_of_reals(target):
+    rng = np.random.default_rng(1)
+    real = rng.beta(2, 8, 777).astype(np.float32)
+    t = threshold_for_real_acceptance(real, target)
+    accepted = (real < t).mean()
+    assert accepted >= target
+    # and it is the tightest such threshold: one real fewer would miss the target
+    assert (real < np.sort(real)[int(np.ceil(target * len(real))) - 1]).mean() < target
+
+
+def test_classification_report_counts():
+    rep = classification_report([0, 0, 1, 1], [0.1, 0.7, 0.8, 0.2], 0.5, ["r", "r", "f", "f"])
+    assert rep.confusion == [[1, 1], [1, 1]]
+    assert rep.balanced_accuracy == 0.5 and rep.per_source["r"].accuracy == 0.5
+    assert "| r | 2 | 0.5000 |" in rep.markdown_table()
