@@ -20,7 +20,7 @@ import numpy as np
 from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.backends import available_backends, open_model
 
-from .metrics import accuracy, balanced_accuracy, roc_auc
+from fakeface.train.metrics import classification_report
 
 EVAL_BATCH = 32
 
@@ -177,9 +177,11 @@ def score(row: ParityRow, y: np.ndarray, probs: np.ndarray, ref_probs: np.ndarra
     pred = (probs >= threshold).astype(np.int64)
     ref_pred = (ref_probs >= threshold).astype(np.int64)
     diff = np.abs(probs - ref_probs)
-    row.accuracy = accuracy(y, pred)
-    row.balanced_accuracy = balanced_accuracy(y, pred)
-    row.roc_auc = roc_auc(y, probs)
+    # One definition of accuracy and AUC for train, evaluate and export.
+    rep = classification_report(y, probs, threshold)
+    row.accuracy = rep.accuracy
+    row.balanced_accuracy = rep.balanced_accuracy
+    row.roc_auc = None if np.isnan(rep.roc_auc) else rep.roc_auc
     row.agreement = float(np.mean(pred == ref_pred))
     row.max_abs_diff = float(diff.max())
     row.mean_abs_diff = float(diff.mean())

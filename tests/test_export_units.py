@@ -1,4 +1,4 @@
-"""Export-layer pieces that need no TensorFlow: metrics, the format table, the gate, crop loading."""
+"""Export-layer pieces that need no TensorFlow: scoring, the format table, the gate, crop loading."""
 
 from __future__ import annotations
 
@@ -10,25 +10,18 @@ from fakeface.edge.contract import ModelContract
 from fakeface.export.crops import load_calibration_set, load_eval_set
 from fakeface.export.errors import ExportError
 from fakeface.export.formats import FORMATS, FORMATS_BY_KEY, match_layer_names, select_formats
-from fakeface.export.metrics import accuracy, balanced_accuracy, roc_auc
 from fakeface.export.parity import ParityRow, apply_gate
 
 
-def test_roc_auc_matches_pairwise_definition():
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 2, 300)
-    s = np.round(rng.random(300) + 0.3 * y, 1)  # rounding makes ties
-    pos, neg = s[y == 1], s[y == 0]
-    pairwise = (np.sum(pos[:, None] > neg[None, :]) + 0.5 * np.sum(pos[:, None] == neg[None, :])) / (len(pos) * len(neg))
-    assert roc_auc(y, s) == pytest.approx(pairwise)
-    assert roc_auc(np.ones(4), np.arange(4)) is None
+def test_parity_scores_use_the_shared_metrics():
+    from fakeface.export.parity import score
 
-
-def test_accuracy_and_balanced_accuracy():
     y = np.array([0, 0, 0, 0, 1, 1])
-    p = np.array([0, 0, 0, 0, 0, 1])
-    assert accuracy(y, p) == pytest.approx(5 / 6)
-    assert balanced_accuracy(y, p) == pytest.approx((1.0 + 0.5) / 2)
+    probs = np.array([0.1, 0.2, 0.3, 0.4, 0.45, 0.9])
+    row = score(ParityRow("x", "x"), y, probs, probs, threshold=0.5)
+    assert row.accuracy == pytest.approx(5 / 6)
+    assert row.balanced_accuracy == pytest.approx((1.0 + 0.5) / 2)
+    assert row.roc_auc == pytest.approx(1.0) and row.agreement == 1.0 and row.max_abs_diff == 0.0
 
 
 def test_format_table_is_consistent():
