@@ -115,6 +115,9 @@ def register_train(subparsers) -> None:
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                    help="tf.distribute strategy (multiworker reads TF_CONFIG)")
     p.add_argument("--resume", action="store_true", help="continue from RUN's last epoch checkpoint")
+    p.add_argument("--init-from", metavar="MODEL",
+                   help="start from the weights of a trained .keras model of the same architecture "
+                        "(a warm restart with a fresh learning-rate schedule)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--limit", type=int, default=0, help="use at most this many training crops (quick trials)")
     p.add_argument("--quiet", action="store_true", help="less output")
@@ -133,6 +136,7 @@ def run_train(args) -> int:
     opts = TrainOptions(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
                         learning_rate=args.learning_rate, patience=args.patience, augment=not args.no_augment,
                         strategy=args.strategy, resume=args.resume, seed=args.seed, limit=args.limit,
+                        init_from=args.init_from,
                         verbose=not args.quiet)
     result = train_run(args.crops, args.out, opts)
     print(result.summary())

@@ -27,6 +27,7 @@ from .augment import AugmentOptions, make_augment
 from .dataset import load_split, make_dataset, read_geometry
 from .metrics import classification_report, roc_auc, threshold_for_real_acceptance
 from .plots import plot_confusion, plot_history, plot_roc
+from .robustness import robustness_report
 
 MODEL_NAME = "model.keras"
 # Fake sources with a real twin that went through the same processing (BASELINE.md).
@@ -46,6 +47,7 @@ class TrainOptions:
     seed: int = 1
     limit: int = 0  # cap on training crops, for quick trials
     steps_per_epoch: Optional[int] = None  # tests: a few steps instead of whole epochs
+    init_from: Optional[str] = None  # start from this .keras model's weights (same arch), e.g. to fine-tune
     verbose: bool = True
     augment_options: AugmentOptions = field(default_factory=AugmentOptions)
 
@@ -201,6 +203,14 @@ def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: Tr
             if opts.resume and opts.verbose:
                 print("train: nothing to resume in", ckpt_dir, "- starting fresh")
             model = build_model(opts.arch, size)
+            if opts.init_from:
+                # Weights only: a warm restart with this run's own schedule and optimizer.
+                source = keras.models.load_model(opts.init_from, safe_mode=True, compile=False)
+                try:
+                    model.set_weights(source.get_weights())
+                except ValueError as exc:
+                    raise FakeFaceError(f"{opts.init_from}: weights do not fit --arch {opts.arch} at {size} px "
+                                        f"({' '.join(str(exc).split())[:120]})") from None
             total = steps * epochs
             if recipe.schedule == "cosine":
                 warm = max(1, min(steps, total // 10))
@@ -225,7 +235,8 @@ def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: Tr
     t0 = time.perf_counter()
     if initial_epoch < epochs:
         model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                  steps_per_epoch=steps, callbacks=callbacks, verbose=2 if opts.verbose else 0)
+                  steps_per_epoch=steps, callbacks=callbacks, verbose=2 if opts.verbose else 0,
+                  shuffle=False)  # the tf.data pipeline shuffles
     session_seconds = time.perf_counter() - t0
     # Over all sessions of a resumed run, from the per-epoch times the checkpoints kept.
     train_seconds = max(session_seconds, float(sum(history.get("seconds", []))))
@@ -265,6 +276,11 @@ def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: Tr
             t99 = threshold_for_real_acceptance(val_p[val_cs.labels == 0], 0.99)
             metrics["test_at_val_real_acceptance_0.99"] = classification_report(
                 test_cs.labels, test_p, t99, test_cs.sources).to_json()
+    if len(test_cs) and (test_cs.labels == 0).any() and (test_cs.labels == 1).any():
+        def predict_images(images):
+            return model.predict(images.astype(np.float32), batch_size=128, verbose=0).reshape(-1)
+
+        metrics["robustness_test"] = robustness_report(predict_images, test_cs.images, test_cs.labels, test_p)
     write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     if history.get("loss"):
         plot_history(history, run_dir / "history.png")
