@@ -39,7 +39,7 @@ MANIFEST = "manifest.jsonl"
 GEOMETRY = "crops.json"  # the crop geometry of a crop folder; `train` copies it into the model contract
 # Default crop geometry of this project's model (see train/README.md for why).
 DEFAULT_INPUT_SIZE = 96
-DEFAULT_CROP_MARGIN = 0.05
+DEFAULT_CROP_MARGIN = 0.15  # the shipped model's geometry (edge/models/*.json)
 CHUNK = 16  # photos per worker task
 
 
