@@ -1,0 +1,135 @@
+"""`fakeface generalise`: the three reports run end to end on small synthetic crop folders.
+
+The folder mimics the real data's layout: two fake sources, one with its same-pipeline
+real twin (fake/stylegan1-140k <-> real/ffhq-140k) and one without (fake/generated-photos),
+so the twin and no-twin paths of every report are exercised with really trained models.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+SOURCES = {  # folder in the test layout <- (seed of write_synthetic_crops, its class folder)
+    "fake/stylegan1-140k": (1, "fake"), "real/ffhq-140k": (1, "real"),
+    "fake/generated-photos": (2, "fake"), "real/utkface": (2, "real"),
+}
+
+
+@pytest.fixture(scope="module")
+def tf():
+    return pytest.importorskip("tensorflow")
+
+
+@pytest.fixture(scope="module")
+def crops(tmp_path_factory, tf):
+    from fakeface.train.tiny import write_synthetic_crops
+
+    root = tmp_path_factory.mktemp("gen")
+    made = {seed: write_synthetic_crops(root / f"seed{seed}", n=120, size=32, seed=seed) for seed in (1, 2)}
+    out = root / "crops"
+    for dest, (seed, cls) in SOURCES.items():
+        shutil.copytree(made[seed] / cls / "synthetic", out / dest)
+    shutil.copyfile(made[1] / "crops.json", out / "crops.json")
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory, crops, tf):
+    from fakeface.train.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("model"), crops_dir=crops, steps=60)
+
+
+def _cli(*argv) -> int:
+    from fakeface.edge.cli import main
+
+    return main([str(a) for a in argv])
+
+
+def test_twins_report(crops, model, tmp_path, capsys):
+    assert _cli("generalise", "twins", model, crops, "--split", "all", "--out", tmp_path, "--quiet") == 0
+    out = capsys.readouterr().out
+    assert "| twin | fake/stylegan1-140k | real/ffhq-140k |" in out
+    rep = json.loads((tmp_path / "twins.json").read_text())
+    kinds = {(r["kind"], r["fake"]): r for r in rep["rows"]}
+    twin = kinds[("twin", "fake/stylegan1-140k")]
+    assert twin["reals"] == "real/ffhq-140k" and twin["n_fake"] == 60 and twin["n_real"] == 60
+    assert ("style", "fake/generated-photos") in kinds and ("overall", "all fakes") in kinds
+    assert kinds[("overall", "all fakes")]["n_real"] == 120
+    for r in rep["rows"]:
+        assert 0.0 <= r["auc"] <= 1.0 and 0.0 <= r["fakes_caught_095"] <= 1.0
+    assert kinds[("overall", "all fakes")]["auc"] > 0.8  # the tiny model really learned the synthetic trace
+    assert rep["calibration_split"] == "val"
+    assert (tmp_path / "twins.md").read_text().startswith("Twins")
+    assert (tmp_path / "twins.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_perturb_report(crops, model, tmp_path, capsys):
+    assert _cli("generalise", "perturb", model, crops, "--split", "all", "--out", tmp_path, "--json") == 0
+    printed = json.loads(capsys.readouterr().out)
+    rep = json.loads((tmp_path / "perturb.json").read_text())
+    assert printed == rep
+    names = [r["name"] for r in rep["rows"]]
+    assert names == ["jpeg_q90", "jpeg_q70", "jpeg_q50", "rescale_0.5x", "blur_1.0", "shift_4px", "crop_0.9"]
+    assert rep["n_real"] == rep["n_fake"] == 120 and rep["clean_auc"] > 0.8
+    by = {r["name"]: r for r in rep["rows"]}
+    for r in rep["rows"]:
+        assert r["auc_change"] == pytest.approx(r["auc"] - rep["clean_auc"])
+    # The synthetic fakes' only trace is a pixel checkerboard: blur and a 0.5x rescale wipe it out.
+    assert by["blur_1.0"]["auc"] < rep["clean_auc"] - 0.1 and by["rescale_0.5x"]["auc"] < rep["clean_auc"] - 0.1
+    assert abs(by["jpeg_q90"]["auc_change"]) < abs(by["blur_1.0"]["auc_change"])
+    assert (tmp_path / "perturb.png").stat().st_size > 1000
+
+
+def test_perturbations_keep_shape_and_shift_whole_pixels():
+    from fakeface.train.perturb import PERTURBATIONS, shift
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    for name, (_, f) in PERTURBATIONS.items():
+        y = f(x)
+        assert y.shape == x.shape and y.dtype == np.uint8, name
+    s = shift(x, 4, 4)
+    assert np.array_equal(s[:, 4:, 4:], x[:, :-4, :-4])
+
+
+def test_leave_one_out(crops, tmp_path, capsys):
+    out = tmp_path / "loo"
+    argv = ["generalise", "leave-one-out", crops, "--out", out, "--arch", "tiny", "--epochs", "1", "--limit", "0",
+            "--quiet"]
+    assert _cli(*argv) == 0
+    rep = json.loads((out / "leave_one_out.json").read_text())
+    folds = {f["held_out_fake"]: f for f in rep["folds"]}
+    assert set(folds) == {"fake/generated-photos", "fake/stylegan1-140k"}
+    twin, lone = folds["fake/stylegan1-140k"], folds["fake/generated-photos"]
+    # held out: test + val crops of the held-out source (and of its twin)
+    assert twin["held_out_real"] == "real/ffhq-140k" and 0 < twin["n_fake"] < 60 and 0 < twin["n_real"] < 60
+    assert lone["held_out_real"] is None and lone["reals_compared"].startswith("all test reals")
+    for f in rep["folds"]:
+        assert 0.0 <= f["auc"] <= 1.0 and 0.0 <= f["fakes_caught"] <= 1.0 and 0.0 <= f["reals_accepted"] <= 1.0
+        assert f["threshold_source"].startswith("calibrated")
+    # the fold trained without the held-out source: none of its crops in the fold's training set
+    run = json.loads((out / "folds" / "fake__stylegan1-140k" / "run" / "metrics.json").read_text())
+    assert set(run["test"]["per_source"]) == {"fake/generated-photos", "real/utkface"}
+    assert not (out / "folds" / "fake__stylegan1-140k" / "view").exists()  # links cleaned up
+    assert (out / "leave_one_out.png").is_file() and "SHORT schedule" in (out / "leave_one_out.md").read_text()
+    capsys.readouterr()
+    # a rerun with the same options reuses the finished folds instead of training again
+    assert _cli(*argv[:-1]) == 0
+    assert capsys.readouterr().out.count("reusing") == 2
+
+
+def test_bad_inputs_are_one_line_errors(crops, model, tmp_path, capsys):
+    assert _cli("generalise", "twins", tmp_path / "none.keras", crops) == 2
+    assert _cli("generalise", "perturb", model, tmp_path / "nothing") == 2
+    assert _cli("generalise", "leave-one-out", tmp_path / "nothing", "--out", tmp_path / "o") == 2
+    assert _cli("generalise", "leave-one-out", crops, "--out", tmp_path / "o", "--source", "fake/nope") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4 and all(line.startswith("fakeface generalise: error: ") for line in err)
