@@ -133,3 +133,12 @@ def test_bad_inputs_are_one_line_errors(crops, model, tmp_path, capsys):
     assert _cli("generalise", "leave-one-out", crops, "--out", tmp_path / "o", "--source", "fake/nope") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 4 and all(line.startswith("fakeface generalise: error: ") for line in err)
+
+
+def test_evaluate_perturb_flag(crops, model, capsys):
+    assert _cli("evaluate", model, crops, "--cropped", "--split", "all", "--perturb", "--json") == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["n"] == 240 and rep["perturb"]["clean_auc"] == pytest.approx(rep["roc_auc"])
+    assert len(rep["perturb"]["rows"]) == 7
+    assert _cli("evaluate", model, crops, "--perturb") == 2  # raw photos: not supported, one-line error
+    assert "--perturb needs --cropped" in capsys.readouterr().err

@@ -160,7 +160,8 @@ def register_evaluate(subparsers) -> None:
             "examples:\n"
             "  fakeface evaluate runs/default/model.keras work/crops --cropped --split test\n"
             "  fakeface evaluate edge/models/fakeface.tflite ../shared/data/faces --split test --json\n"
-            "  fakeface evaluate model.onnx my_photos/ --split all"
+            "  fakeface evaluate model.onnx my_photos/ --split all\n"
+            "  fakeface evaluate runs/default/model.keras work/crops --cropped --perturb   # + AUC under JPEG, blur..."
         ),
     )
     p.add_argument("model", metavar="MODEL", help="model file with its .json sidecar")
@@ -172,6 +173,9 @@ def register_evaluate(subparsers) -> None:
     p.add_argument("--backend", default="auto", help="interpreter for .tflite/.onnx (auto, litert, onnxruntime)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--perturb", action="store_true",
+                   help="with --cropped: also re-score after JPEG, rescale, blur, shift and crop perturbations "
+                        "(the 'fakeface generalise perturb' table)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_evaluate)
 
@@ -182,8 +186,19 @@ def run_evaluate(args) -> int:
     opts = EvaluateOptions(cropped=args.cropped, split=args.split, threshold=args.threshold,
                            detector=args.detector, backend=args.backend, batch_size=args.batch_size,
                            progress=not (args.quiet or args.json))
+    if args.perturb and not args.cropped:
+        from fakeface.edge.errors import FakeFaceError
+
+        raise FakeFaceError("--perturb needs --cropped: perturbations are applied to 'fakeface prepare' crops")
     report = evaluate_model(args.model, args.data, opts)
-    print(json.dumps(report.to_json(), indent=2) if args.json else report.to_markdown())
+    out = report.to_json() if args.json else report.to_markdown()
+    if args.perturb:
+        from .generalise import perturb_report
+
+        pr = perturb_report(args.model, args.data, split=args.split, threshold=args.threshold, backend=args.backend,
+                            batch_size=args.batch_size, progress=opts.progress)
+        out = {**out, "perturb": pr.to_json()} if args.json else out + "\n\n" + pr.to_markdown()
+    print(json.dumps(out, indent=2) if args.json else out)
     return 0
 
 
