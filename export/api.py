@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -84,7 +86,72 @@ def _parse_names(names) -> list[str]:
     return [n.strip() for n in names if n.strip()]
 
 
-def export_model(
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM ends an export like Ctrl-C: the staging folder is removed on the way out."""
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold Ctrl-C and SIGTERM while a file and its sidecar are published as a pair.
+
+    Python-level handlers rather than a signal mask: another (TensorFlow) thread would
+    take a masked process signal and Python would still run the handler.
+    """
+    caught = []
+    previous = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
+_STAGING_PREFIX = ".export-"
+
+
+def _remove_dead_staging(out_dir: Path) -> None:
+    """Remove staging folders of exports that were killed (SIGKILL, power loss).
+
+    Each staging folder is named after its process id, so a folder whose process is
+    gone is garbage, and one of a running export into the same folder is left alone.
+    """
+    for d in out_dir.glob(_STAGING_PREFIX + "*"):
+        pid = d.name[len(_STAGING_PREFIX):].split("-", 1)[0]
+        alive = False
+        if pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+                alive = int(pid) != os.getpid()
+            except ProcessLookupError:
+                alive = False
+            except PermissionError:  # another user's process
+                alive = True
+        if d.is_dir() and not alive:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _export_model(
     keras_path,
     out_dir,
     formats: Optional[Sequence[str] | str] = None,
@@ -139,9 +206,10 @@ def export_model(
     )
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_dead_staging(out_dir)
     stem = keras_path.stem
     # The staging folder is hidden and inside out_dir, so publishing is an atomic rename.
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+    staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}-", dir=out_dir))
     job = ExportJob(model=model, keras_path=keras_path, contract=contract, calib=calib, workdir=staging)
     log(f"Exporting {keras_path.name} ({len(fmts)} formats) to {out_dir}/; parity on {len(evalset)} crops")
     try:
@@ -154,6 +222,12 @@ def export_model(
         shutil.rmtree(staging, ignore_errors=True)
     _readable(*report.write(out_dir))
     return report
+
+
+@functools.wraps(_export_model)
+def export_model(*args, **kwargs) -> ParityReport:
+    with _sigterm_as_interrupt():
+        return _export_model(*args, **kwargs)
 
 
 def _export_one(fmt, job, staging, stem, evalset, keras_probs, keras_row, float_layers, auto_float,
@@ -209,8 +283,9 @@ def _publish(fmt, row: ParityRow, staged: Path, out_dir: Path, stem: str, contra
     if row.passed:
         published = dataclasses.replace(contract, format=fmt.key, sha256=file_sha256(staged), source_sha256=source_sha)
         _unlink(failed)
-        os.replace(staged, final)
-        save_contract(final, published)
+        with _signals_deferred():  # the file and its sidecar appear together or not at all
+            os.replace(staged, final)
+            save_contract(final, published)
         _readable(final, sidecar_path(final))
         row.file = final.name
         return

@@ -21,9 +21,7 @@ import pytest
 
 from conftest import SAMPLE_PHOTO, faces_root
 
-hostile_files = pytest.importorskip("hostile_files", reason="needs Pillow (the [dev] extra)")
-
-pytestmark = [pytest.mark.tf, pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[1]
 
 SIZE = 32  # build_tiny_model's input: prepare must cut crops of this size
 # Files of the corpus that hold the whole astronaut photo in another encoding: a face must be found.
@@ -55,6 +53,7 @@ def _a_few_photos(folder: Path, n: int = 2) -> list[Path]:
 def src(tmp_path_factory) -> tuple[Path, dict]:
     """SRC with real/ and fake/ photos of faces plus the hostile corpus in each class."""
     pytest.importorskip("tensorflow")
+    hostile_files = pytest.importorskip("hostile_files", reason="needs Pillow (the [dev] extra)")
     from fakeface.edge.imageio import load_image
 
     root = tmp_path_factory.mktemp("hostile") / "src"
@@ -95,6 +94,8 @@ def _is_file_entry(root: Path, rel: str) -> bool:
     return not (root / rel).is_dir()
 
 
+@pytest.mark.tf
+@pytest.mark.slow
 def test_prepare_meets_every_hostile_file(src, prepared):
     root, expect = src
     out, proc = prepared
@@ -139,6 +140,8 @@ def _evaluate_json(proc: subprocess.CompletedProcess) -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.tf
+@pytest.mark.slow
 def test_evaluate_raw_photos_meets_every_hostile_file(src, tiny_model):
     root, expect = src
     rep = _evaluate_json(fakeface("evaluate", tiny_model, root, "--split", "all", "--json", "--quiet"))
@@ -165,6 +168,8 @@ def test_evaluate_raw_photos_meets_every_hostile_file(src, tiny_model):
     assert rep["unreadable"] == n_errors
 
 
+@pytest.mark.tf
+@pytest.mark.slow
 def test_evaluate_cropped_with_hostile_files_among_crops(src, prepared, tiny_model, tmp_path):
     root, expect = src
     out, proc = prepared
@@ -172,6 +177,8 @@ def test_evaluate_cropped_with_hostile_files_among_crops(src, prepared, tiny_mod
     crops = tmp_path / "crops"
     shutil.copytree(out, crops, symlinks=True)
     # the whole hostile corpus, strays of every size included, among the real crops
+    import hostile_files
+
     from fakeface.edge.imageio import load_image
 
     photo = load_image(SAMPLE_PHOTO)
@@ -193,6 +200,8 @@ def test_evaluate_cropped_with_hostile_files_among_crops(src, prepared, tiny_mod
         assert rel.split("/")[1] == "strays", f"a good crop was refused: {rel}: {unusable[rel]}"
 
 
+@pytest.mark.tf
+@pytest.mark.slow
 def test_evaluate_cropped_at_another_size_is_one_clear_error(prepared, tmp_path):
     pytest.importorskip("tensorflow")
     from fakeface.train.tiny import build_tiny_model
@@ -202,3 +211,74 @@ def test_evaluate_cropped_at_another_size_is_one_clear_error(prepared, tmp_path)
     p = fakeface("evaluate", model, out, "--cropped", "--split", "all")
     assert_no_traceback(p)
     assert p.returncode == 2 and "--input-size 24" in p.stderr
+
+
+# -- model files are data, never code ------------------------------------------------
+_UNSAFE = ("safe_mode=False", "safe_mode = False", "enable_unsafe_deserialization", "allow_pickle=True")
+_PICKLE_ON_EDGE = ("import pickle", "pickle.load", "cPickle", "import dill", "joblib", "marshal.load",
+                   "shelve", "np.load(", "numpy.load(", "torch.load")
+
+
+def _sources(*folders: str) -> list[Path]:
+    return sorted(p for f in folders for p in (REPO / f).rglob("*.py"))
+
+
+def test_no_unsafe_deserialization_anywhere_in_the_package():
+    files = _sources("edge", "train", "export", "benchmarks")
+    assert len(files) > 20
+    found = [f"{p.relative_to(REPO)}: {bad}" for p in files for bad in _UNSAFE if bad in p.read_text(encoding="utf-8")]
+    assert not found, found
+
+
+def test_every_keras_load_asks_for_safe_mode():
+    import re
+
+    # keras.models.load_model(...) / keras.saving.load_model(...), not our own _load_model helpers
+    call = re.compile(r"(?<![\w.])[\w.]*\bload_model\(")
+    calls = []
+    for p in _sources("edge", "train", "export", "benchmarks"):
+        for line in p.read_text(encoding="utf-8").splitlines():
+            m = call.search(line)
+            if m and not line.lstrip().startswith("def ") and "keras" in m.group(0):
+                calls.append((str(p.relative_to(REPO)), line.strip()))
+    assert len(calls) >= 3  # fit (resume, --init-from), scoring, export, benchmarks
+    unsafe = [c for c in calls if "safe_mode=True" not in c[1]]
+    assert not unsafe, unsafe
+
+
+def test_edge_runtime_never_unpickles():
+    files = _sources("edge")
+    found = [f"{p.relative_to(REPO)}: {bad}" for p in files for bad in _PICKLE_ON_EDGE
+             if bad in p.read_text(encoding="utf-8")]
+    assert not found, found
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_a_keras_file_carrying_python_code_is_refused(tmp_path):
+    """A Lambda layer stores pickled Python bytecode; evaluate and export refuse to run it."""
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from fakeface.edge.contract import ModelContract, file_sha256, save_contract
+
+    inp = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.Lambda(lambda t: t * 0.5)(inp)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(1, activation="sigmoid")(x)
+    path = tmp_path / "evil.keras"
+    keras.Model(inp, out).save(path)
+    save_contract(path, ModelContract(input_size=SIZE, format="keras", sha256=file_sha256(path)))
+    data = tmp_path / "data"
+    from fakeface.train.tiny import write_synthetic_crops
+
+    write_synthetic_crops(data, n=8, size=SIZE)
+    dist = tmp_path / "dist"
+    for argv in (("evaluate", path, data, "--cropped", "--split", "all", "--quiet"),
+                 ("export", path, "--out", dist, "--formats", "tflite-fp32", "--eval", data)):
+        proc = fakeface(*argv)
+        assert_no_traceback(proc)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        err = [line for line in proc.stderr.splitlines() if "error" in line]
+        assert len(err) == 1 and "evil.keras" in err[0], proc.stderr[-2000:]
+    assert not (dist.exists() and list(dist.glob("*.tflite")))

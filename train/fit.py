@@ -9,8 +9,10 @@ RUN/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -107,8 +109,10 @@ def _epoch_checkpoint(keras, ckpt_dir: Path, history: dict):
             history.setdefault("seconds", []).append(round(time.perf_counter() - self._t0, 2))
             for k, v in (logs or {}).items():
                 history.setdefault(k, []).append(float(v))
-            _save_keras_atomic(self.model, ckpt_dir / "last.keras")
-            write_text_atomic(ckpt_dir / "state.json", json.dumps({"epoch": epoch + 1, "history": history}) + "\n")
+            with _signals_deferred():  # the pair stays consistent under Ctrl-C / SIGTERM
+                _save_keras_atomic(self.model, ckpt_dir / "last.keras")
+                write_text_atomic(ckpt_dir / "state.json",
+                                  json.dumps({"epoch": epoch + 1, "history": history}) + "\n")
 
     return EpochCheckpoint()
 
@@ -149,7 +153,60 @@ def _twin_report(val_y, val_p, val_src, test_y, test_p, test_src, real_acceptanc
     return out
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (kill, a scheduler's stop) ends the run like Ctrl-C, so temporary files get removed."""
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold Ctrl-C and SIGTERM while a model and its sidecar are published as a pair.
+
+    Python-level handlers, not a signal mask: TensorFlow's threads would take a masked
+    process signal and Python would still run the handler in the main thread.
+    """
+    caught = []
+    previous = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _remove_stale_partials(run_dir: Path) -> None:
+    # Left only by a process killed with SIGKILL mid-save; never a finished file.
+    for p in list(run_dir.rglob(".*.partial*")):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+
+
 def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: TrainOptions) -> TrainResult:
+    with _sigterm_as_interrupt():
+        return _train_run(crops_dir, run_dir, opts)
+
+
+def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: TrainOptions) -> TrainResult:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import keras
@@ -181,6 +238,7 @@ def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: Tr
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = run_dir / "checkpoint"
     ckpt_dir.mkdir(exist_ok=True)
+    _remove_stale_partials(run_dir)
     history: dict = {}
     initial_epoch = 0
     augment = make_augment(size, opts.augment_options, opts.seed) if opts.augment else None
@@ -252,13 +310,14 @@ def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: Tr
     test_rep = classification_report(test_cs.labels, test_p, threshold, test_cs.sources) if len(test_cs) else None
 
     model_path = run_dir / MODEL_NAME
-    _save_keras_atomic(model, model_path)
     macs = count_macs(model)
-    contract = ModelContract(
-        input_size=size, crop_margin=margin, threshold=threshold, name="fakeface",
-        architecture=f"{opts.arch}: {model.count_params():,} params, {macs / 1e6:.1f}M MACs",
-        format="keras", sha256=file_sha256(model_path))
-    save_contract(model_path, contract)
+    with _signals_deferred():  # never a model.keras whose sidecar describes another file
+        _save_keras_atomic(model, model_path)
+        contract = ModelContract(
+            input_size=size, crop_margin=margin, threshold=threshold, name="fakeface",
+            architecture=f"{opts.arch}: {model.count_params():,} params, {macs / 1e6:.1f}M MACs",
+            format="keras", sha256=file_sha256(model_path))
+        save_contract(model_path, contract)
 
     metrics = {
         "architecture": contract.architecture, "arch": opts.arch, "params": int(model.count_params()),

@@ -273,8 +273,9 @@ def prepare_folder(src: str | os.PathLike, out: str | os.PathLike, options: Prep
                 if manifest.read(1) != "\n":
                     manifest.write("\n")
             bar = tqdm(total=len(todo), unit="photo", desc="prepare", disable=not progress)
+            results = _results(jobs, options, boxes, workers)
             try:
-                for records in _results(jobs, options, boxes, workers):
+                for records in results:
                     # One write per photo, then flush: a line on disk means its crops are on disk.
                     manifest.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
                     manifest.flush()
@@ -287,9 +288,12 @@ def prepare_folder(src: str | os.PathLike, out: str | os.PathLike, options: Prep
                             report.failures.append((r["source"], r["status"], r["reason"]))
                     bar.update(1)
             finally:
+                results.close()  # stops and joins the worker pool now, not whenever it is collected
                 bar.close()
     except KeyboardInterrupt:
         report.interrupted = True
+        # Workers stopped by the pool's terminate() may have died inside an atomic write.
+        _remove_stale_partials(out)
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         report.seconds = time.perf_counter() - t0
