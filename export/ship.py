@@ -1,6 +1,6 @@
 """Install exported files as the edge runtime's default models, only if they passed the gate.
 
-    python -m fakeface.export.ship work/export                # int8 TFLite + int8 ONNX
+    python -m fakeface.export.ship work/export      # first passing of int8, fp16, fp32 for each
     python -m fakeface.export.ship work/export --onnx onnx-fp32
 
 Copies ``<export>/<file>`` and its sidecar to ``edge/models/fakeface.tflite`` /
@@ -23,13 +23,25 @@ from fakeface.edge.contract import load_contract, sidecar_path
 from .errors import ExportError
 
 
-def _passed_row(report: dict, key: str) -> dict:
-    for row in report.get("rows", []):
-        if row["format"] == key:
-            if not row.get("passed"):
-                raise ExportError(f"format {key} did not pass the parity gate ({'; '.join(row.get('reasons', []))})")
+TFLITE_PREFERENCE = "tflite-int8,tflite-fp16,tflite-fp32"
+ONNX_PREFERENCE = "onnx-int8,onnx-fp32"
+
+
+def _passed_row(report: dict, keys: str) -> dict:
+    """The report row of the first format in ``keys`` (comma list) that passed the gate."""
+    rows = {row["format"]: row for row in report.get("rows", [])}
+    why = []
+    for key in keys.split(","):
+        row = rows.get(key)
+        if row is None:
+            why.append(f"{key}: not exported")
+        elif not row.get("passed"):
+            why.append(f"{key}: failed the gate ({'; '.join(row.get('reasons', []))})")
+        else:
+            for line in why:
+                print(f"fakeface ship: skipping {line}", file=sys.stderr)
             return row
-    raise ExportError(f"format {key} is not in the parity report; export it first (--formats {key})")
+    raise ExportError("no format passed the parity gate: " + " | ".join(why))
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
@@ -37,8 +49,8 @@ def _copy_atomic(src: Path, dst: Path) -> None:
         shutil.copyfile(src, tmp)
 
 
-def ship(export_dir: str | Path, models_dir: str | Path = MODELS_DIR, tflite: str = "tflite-int8",
-         onnx: str = "onnx-int8") -> list[Path]:
+def ship(export_dir: str | Path, models_dir: str | Path = MODELS_DIR, tflite: str = TFLITE_PREFERENCE,
+         onnx: str = ONNX_PREFERENCE) -> list[Path]:
     export_dir, models_dir = Path(export_dir), Path(models_dir)
     report_path = export_dir / "parity.json"
     if not report_path.is_file():
@@ -67,8 +79,10 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("export_dir", help="folder written by 'fakeface export' (with parity.json)")
     p.add_argument("--to", default=str(MODELS_DIR), help=f"models folder (default: {MODELS_DIR})")
-    p.add_argument("--tflite", default="tflite-int8", help="format key to ship as fakeface.tflite")
-    p.add_argument("--onnx", default="onnx-int8", help="format key to ship as fakeface.onnx")
+    p.add_argument("--tflite", default=TFLITE_PREFERENCE,
+                   help=f"format keys to ship as fakeface.tflite, first that passed wins (default {TFLITE_PREFERENCE})")
+    p.add_argument("--onnx", default=ONNX_PREFERENCE,
+                   help=f"format keys to ship as fakeface.onnx, first that passed wins (default {ONNX_PREFERENCE})")
     args = p.parse_args(argv)
     try:
         for path in ship(args.export_dir, args.to, args.tflite, args.onnx):

@@ -94,3 +94,29 @@ def test_traced_scopes_keep_auto_named_layers_distinct():
     assert match_layer_names(["conv2d_1"], names, keras) == ["m_1/conv2d_1_2/Relu"]
     assert match_layer_names(["head"], ["m/conv2d/Relu", "m/head/MatMul"], keras) == ["m/head/MatMul"]
     assert match_layer_names(["m_1/head_1/MatMul"], names, keras) == ["m_1/head_1/MatMul"]
+
+
+def test_ship_takes_the_first_format_that_passed(tmp_path):
+    import json
+
+    from fakeface.edge.contract import file_sha256, load_contract, save_contract
+    from fakeface.export.ship import ship
+
+    export_dir, models = tmp_path / "export", tmp_path / "models"
+    export_dir.mkdir()
+    rows = []
+    for key, name, passed in [("tflite-int8", "m.int8.tflite", False), ("tflite-fp16", "m.fp16.tflite", True),
+                              ("onnx-int8", "m.int8.onnx", True)]:
+        f = export_dir / name
+        f.write_bytes(name.encode())
+        if passed:
+            save_contract(f, ModelContract(input_size=8, sha256=file_sha256(f), format=key))
+        rows.append({"format": key, "file": name, "passed": passed, "reasons": [] if passed else ["agreement"]})
+    (export_dir / "parity.json").write_text(json.dumps({"rows": rows}))
+    (export_dir / "parity.md").write_text("table")
+    ship(export_dir, models)
+    assert (models / "fakeface.tflite").read_bytes() == b"m.fp16.tflite"
+    assert load_contract(models / "fakeface.tflite").format == "tflite-fp16"
+    assert (models / "fakeface.onnx").read_bytes() == b"m.int8.onnx"
+    with pytest.raises(ExportError, match="no format passed"):
+        ship(export_dir, models, tflite="tflite-int8")
