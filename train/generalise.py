@@ -315,10 +315,12 @@ def plot_perturb(report: PerturbReport, path) -> Path:
 # == leave one source out ==============================================================
 @dataclass
 class LeaveOneOutOptions:
-    arch: str = "default"
-    epochs: int = 3
+    arch: str = "srm"
+    epochs: int = 2
     limit: int = 4000  # training crops per fold: a short schedule that fits a small CPU
-    batch_size: Optional[int] = None
+    # 16, not the recipe's 32: a short schedule needs the steps (BatchNorm statistics lag
+    # the weights; 250 steps of 32 gave an in-distribution AUC of 0.63, 500 of 16 about 0.9).
+    batch_size: Optional[int] = 16
     seed: int = 1
     threshold: Optional[float] = None  # None: calibrate each fold like the shipped model
     target_real_acceptance: float = 0.99
