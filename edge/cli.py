@@ -17,6 +17,7 @@ from importlib import metadata
 
 from . import __version__
 from .errors import FakeFaceError
+from .interrupts import sigterm_as_interrupt
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(func(args) or 0)
+        with sigterm_as_interrupt():  # `kill` and schedulers stop a command like Ctrl-C does
+            return int(func(args) or 0)
     except FakeFaceError as exc:
         print(f"fakeface {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

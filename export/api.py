@@ -15,7 +15,6 @@ import dataclasses
 import functools
 import os
 import shutil
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from fakeface.edge.contract import ModelContract, file_sha256, load_contract, save_contract, sidecar_path
+from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
 from fakeface.edge.errors import FakeFaceError
 
 from .crops import load_calibration_set, load_eval_set
@@ -84,47 +84,6 @@ def _parse_names(names) -> list[str]:
     if isinstance(names, str):
         names = names.split(",")
     return [n.strip() for n in names if n.strip()]
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM ends an export like Ctrl-C: the staging folder is removed on the way out."""
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _signals_deferred():
-    """Hold Ctrl-C and SIGTERM while a file and its sidecar are published as a pair.
-
-    Python-level handlers rather than a signal mask: another (TensorFlow) thread would
-    take a masked process signal and Python would still run the handler.
-    """
-    caught = []
-    previous = {}
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if caught:
-        raise KeyboardInterrupt
 
 
 _STAGING_PREFIX = ".export-"
@@ -226,7 +185,7 @@ def _export_model(
 
 @functools.wraps(_export_model)
 def export_model(*args, **kwargs) -> ParityReport:
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         return _export_model(*args, **kwargs)
 
 
@@ -283,7 +242,7 @@ def _publish(fmt, row: ParityRow, staged: Path, out_dir: Path, stem: str, contra
     if row.passed:
         published = dataclasses.replace(contract, format=fmt.key, sha256=file_sha256(staged), source_sha256=source_sha)
         _unlink(failed)
-        with _signals_deferred():  # the file and its sidecar appear together or not at all
+        with signals_deferred():  # the file and its sidecar appear together or not at all
             os.replace(staged, final)
             save_contract(final, published)
         _readable(final, sidecar_path(final))

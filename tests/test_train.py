@@ -106,12 +106,12 @@ def test_build_tiny_model_really_learns(tf, tmp_path):
     assert roc_auc(y, p) > 0.9
 
 
-def test_default_architecture_loads_in_safe_mode_with_frozen_filters(tf, tmp_path):
+def test_srm_architecture_loads_in_safe_mode_with_frozen_filters(tf, tmp_path):
     import keras
 
     from fakeface.train.architectures import build_model, count_macs, srm_kernels
 
-    model = build_model("default", 48)
+    model = build_model("srm", 48)
     path = tmp_path / "d.keras"
     model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
@@ -120,7 +120,24 @@ def test_default_architecture_loads_in_safe_mode_with_frozen_filters(tf, tmp_pat
     srm = loaded.get_layer("srm")
     assert not srm.trainable
     np.testing.assert_allclose(srm.get_weights()[0][:, :, 0, :], srm_kernels())
-    assert count_macs(build_model("default", 96)) < count_macs(build_model("seed", 128))
+    assert count_macs(build_model("srm", 96)) < count_macs(build_model("seed", 128))
+
+
+def test_default_architecture_is_the_compact_one_and_fits_the_edge_budget(tf, tmp_path):
+    import keras
+
+    from fakeface.train.arch_compact import high_pass_3x3
+    from fakeface.train.architectures import build_model, count_macs
+
+    model = build_model("default", 96)
+    # ~0.3 ms int8 per face on one x86 core needs well under 10M multiply-adds (benchmarks/).
+    assert count_macs(model) < 10e6 < count_macs(build_model("seed", 128)) / 10
+    path = tmp_path / "c.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    x = np.random.default_rng(0).integers(0, 256, (2, 96, 96, 3)).astype(np.float32)
+    np.testing.assert_allclose(model(x, training=False), loaded(x, training=False), atol=1e-5)
+    assert high_pass_3x3().sum(axis=(0, 1)) == pytest.approx(np.zeros(3), abs=1e-6)  # zero-sum filters
 
 
 def test_augmentation_keeps_pixels_valid(tf):

@@ -9,10 +9,8 @@ RUN/
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Optional
 import numpy as np
 
 from fakeface.edge.atomic import write_text_atomic
+from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
 from fakeface.edge.contract import ModelContract, file_sha256, save_contract
 from fakeface.edge.errors import FakeFaceError
 
@@ -109,7 +108,7 @@ def _epoch_checkpoint(keras, ckpt_dir: Path, history: dict):
             history.setdefault("seconds", []).append(round(time.perf_counter() - self._t0, 2))
             for k, v in (logs or {}).items():
                 history.setdefault(k, []).append(float(v))
-            with _signals_deferred():  # the pair stays consistent under Ctrl-C / SIGTERM
+            with signals_deferred():  # the pair stays consistent under Ctrl-C / SIGTERM
                 _save_keras_atomic(self.model, ckpt_dir / "last.keras")
                 write_text_atomic(ckpt_dir / "state.json",
                                   json.dumps({"epoch": epoch + 1, "history": history}) + "\n")
@@ -153,47 +152,6 @@ def _twin_report(val_y, val_p, val_src, test_y, test_p, test_src, real_acceptanc
     return out
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM (kill, a scheduler's stop) ends the run like Ctrl-C, so temporary files get removed."""
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _signals_deferred():
-    """Hold Ctrl-C and SIGTERM while a model and its sidecar are published as a pair.
-
-    Python-level handlers, not a signal mask: TensorFlow's threads would take a masked
-    process signal and Python would still run the handler in the main thread.
-    """
-    caught = []
-    previous = {}
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if caught:
-        raise KeyboardInterrupt
-
-
 def _remove_stale_partials(run_dir: Path) -> None:
     # Left only by a process killed with SIGKILL mid-save; never a finished file.
     for p in list(run_dir.rglob(".*.partial*")):
@@ -202,7 +160,7 @@ def _remove_stale_partials(run_dir: Path) -> None:
 
 
 def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: TrainOptions) -> TrainResult:
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         return _train_run(crops_dir, run_dir, opts)
 
 
@@ -311,7 +269,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
 
     model_path = run_dir / MODEL_NAME
     macs = count_macs(model)
-    with _signals_deferred():  # never a model.keras whose sidecar describes another file
+    with signals_deferred():  # never a model.keras whose sidecar describes another file
         _save_keras_atomic(model, model_path)
         contract = ModelContract(
             input_size=size, crop_margin=margin, threshold=threshold, name="fakeface",
