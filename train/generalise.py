@@ -31,7 +31,7 @@ from fakeface.edge.errors import FakeFaceError
 
 from .dataset import CropSet, load_crops
 from .fit import TWIN_PAIRS
-from .layout import SPLITS, Sample, scan_folder, select_split
+from .layout import Sample, scan_folder, select_split
 from .metrics import roc_auc, threshold_for_real_acceptance
 from .perturb import PERTURBATIONS
 from .scoring import _score_batches, open_scorer
@@ -522,5 +522,5 @@ def write_report(report, out_dir, stem: str, plot: Callable) -> list[Path]:
     return paths
 
 
-__all__ = ["SPLITS", "twins_report", "perturb_report", "leave_one_out", "LeaveOneOutOptions", "write_report",
+__all__ = ["twins_report", "perturb_report", "leave_one_out", "LeaveOneOutOptions", "write_report",
            "plot_twins", "plot_perturb", "plot_leave_one_out"]
