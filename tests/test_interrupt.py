@@ -39,9 +39,17 @@ def run_cli(*argv, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(_argv(*argv), capture_output=True, text=True, env=_env(), timeout=timeout)
 
 
+def _as_if_from_a_terminal() -> None:
+    # A test run started in the background by a non-interactive shell (`make test &`, some CI
+    # runners) inherits SIGINT as *ignored*, and Python then never installs its Ctrl-C
+    # handler; a user at a terminal has the default, so give the child that.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_when(argv, ready, sig: int, timeout: float = 120) -> subprocess.CompletedProcess:
     """Start the CLI, wait until ``ready()`` is true, send ``sig``, return the finished process."""
-    proc = subprocess.Popen(_argv(*argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(_argv(*argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+                            preexec_fn=_as_if_from_a_terminal)
     deadline = time.monotonic() + timeout
     try:
         while not ready():
