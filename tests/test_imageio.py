@@ -24,7 +24,7 @@ def corpus(tmp_path_factory, photo):
 
 def test_sample_photo_is_upright_rgb(photo):
     assert photo.shape == (512, 512, 3) and photo.dtype == np.uint8
-    # The astronaut's suit is white and the flag behind her is mostly red: R > B on the left.
+    # The flag behind the astronaut fills the left edge: more red than blue there.
     assert photo[:, :100, 0].mean() > photo[:, :100, 2].mean()
 
 
