@@ -7,10 +7,11 @@
 PYTHON ?= python3
 EDGE_ENV ?= .venv-edge
 FULL_ENV ?= .venv
+LEGACY_ENV ?= .venv-legacy
 PIP_FLAGS ?= -q --disable-pip-version-check
 PYTEST_FLAGS ?= -q -ra
 
-.PHONY: demo test test-edge test-full test-arm64 default-model clean
+.PHONY: demo test test-edge test-legacy test-full test-arm64 default-model clean
 
 # Reproduce the shipped default classifier from the face data (about 30-40 min on 2 cores):
 # crops -> train -> calibrate the threshold -> export with the parity gate -> ship into edge/models
@@ -33,18 +34,29 @@ $(EDGE_ENV)/.test-installed: pyproject.toml
 	$(EDGE_ENV)/bin/pip install $(PIP_FLAGS) ".[edge,dev]"
 	touch $@
 
+$(LEGACY_ENV)/.test-installed: pyproject.toml
+	$(PYTHON) -m venv $(LEGACY_ENV)
+	$(LEGACY_ENV)/bin/pip install $(PIP_FLAGS) ".[legacy,dev]"
+	touch $@
+
 $(FULL_ENV)/.test-installed: pyproject.toml
 	$(PYTHON) -m venv $(FULL_ENV)
 	$(FULL_ENV)/bin/pip install $(PIP_FLAGS) ".[train,dev]"
 	touch $@
 
-test: test-edge test-full
+test: test-edge test-legacy test-full
 
 # The edge suite runs where only the [edge] extra is installed; FAKEFACE_EDGE_ONLY makes
 # the suite fail if TensorFlow is importable or gets imported.
 test-edge: $(EDGE_ENV)/.test-installed
 	$(EDGE_ENV)/bin/pip install $(PIP_FLAGS) --no-deps --force-reinstall .
 	FAKEFACE_EDGE_ONLY=1 $(EDGE_ENV)/bin/python -m pytest $(PYTEST_FLAGS) -m "not tf"
+
+# The same edge suite on the legacy interpreter (tflite-runtime 2.14, numpy 1.26, OpenCV 4.11),
+# as on older Raspberry Pi images: [legacy] replaces [edge].
+test-legacy: $(LEGACY_ENV)/.test-installed
+	$(LEGACY_ENV)/bin/pip install $(PIP_FLAGS) --no-deps --force-reinstall .
+	FAKEFACE_EDGE_ONLY=1 $(LEGACY_ENV)/bin/python -m pytest $(PYTEST_FLAGS) -m "not tf"
 
 test-full: $(FULL_ENV)/.test-installed
 	$(FULL_ENV)/bin/pip install $(PIP_FLAGS) --no-deps --force-reinstall .
@@ -67,4 +79,4 @@ default-model: $(FULL_ENV)/.test-installed
 	$(FULL_ENV)/bin/python -m fakeface.export.ship $(WORK)/export --to edge/models
 
 clean:
-	rm -rf $(EDGE_ENV) $(FULL_ENV) build *.egg-info demo-out
+	rm -rf $(EDGE_ENV) $(LEGACY_ENV) $(FULL_ENV) build *.egg-info demo-out

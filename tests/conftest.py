@@ -36,6 +36,16 @@ def sample_photo() -> Path:
     return SAMPLE_PHOTO
 
 
+def installed_backends(*wanted: str) -> list:
+    """The backends among ``wanted`` this environment can run, each skipped with a reason if not
+    (the legacy numpy<2 environment has tflite-runtime but no ai-edge-litert, for example)."""
+    from fakeface.edge.backends import available_backends
+
+    have = available_backends()
+    return [b if b in have else pytest.param(b, marks=pytest.mark.skip(reason=f"{b} is not installed here"))
+            for b in wanted]
+
+
 def pytest_collection_modifyitems(config, items):
     if EDGE_ONLY:
         import importlib.util

@@ -54,6 +54,10 @@ def test_sample_photo_is_one_real_face(sample_photo, capsys):
 
 
 def test_backends_agree_on_faces_and_verdicts(sample_photo):
+    from fakeface.edge.backends import available_backends
+
+    if "litert" not in available_backends():
+        pytest.skip("ai-edge-litert is not installed here (legacy env); tflite-runtime is compared in test_models_damaged")
     image = load_image(sample_photo)
     results = {}
     for backend in ("litert", "onnxruntime"):
@@ -92,6 +96,9 @@ def test_hostile_batch_reports_each_bad_file_and_goes_on(sample_photo, tmp_path,
     for name in ("zero.jpg", "random.jpg", "text.jpg", "truncated.jpg", "bad_crc.png", "bomb.png"):
         assert reports[name]["error"] and name in reports[name]["error"], name
     for name in ("gray.jpg", "rgba.png", "cmyk.jpg", "sixteen_bit.png", "animated.gif"):
+        if expectations[name] == "error":  # GIF on OpenCV < 4.12: a clear per-file error instead
+            assert name in reports[name]["error"], name
+            continue
         assert reports[name]["error"] is None and len(reports[name]["faces"]) == 1, name
     assert reports["one_pixel.png"]["error"] is None and reports["one_pixel.png"]["faces"] == []
     assert code & 4, "a failed input must set exit bit 4"

@@ -43,8 +43,10 @@ def test_every_hostile_file_gets_an_error_or_a_sane_image(corpus):
 
 
 def test_odd_formats_keep_their_content(corpus, photo):
-    folder, _ = corpus
+    folder, expectations = corpus
     for name in ("gray.jpg", "rgba.png", "cmyk.jpg", "sixteen_bit.png", "animated.gif"):
+        if expectations[name] != "ok":
+            continue
         img = load_image(folder / name)
         assert img.shape == photo.shape, name
         # Same picture, up to the format's loss (grey, palette, CMYK round-trip).
