@@ -152,7 +152,7 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
                                 description="reference: 3x(Conv2D 32/64/128 + MaxPool), Flatten, Dense")),
     # The shipped model: picked on validation for accuracy within the edge budget
     # (~8.7M MACs at 96 px, ~0.3 ms int8 on one x86 core); see train/README.md.
-    "default": (build_compact_s, Recipe(epochs=10, batch_size=64, learning_rate=3e-3, schedule="cosine",
+    "default": (build_compact_s, Recipe(epochs=15, batch_size=64, learning_rate=3e-3, schedule="cosine",
                                         weight_decay=1e-4, label_smoothing=0.0,
                                         description="compact_s: high-pass-initialised 3x3/2 stem, separable "
                                                     "residual stages, GAP; ~8.7M MACs at 96 px")),
