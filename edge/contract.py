@@ -143,6 +143,15 @@ def square_crop_box(box: Sequence[float], margin: float) -> tuple[int, int, int]
     return x0, y0, side_i
 
 
+def resize_square(patch: np.ndarray, size: int) -> np.ndarray:
+    """Resize an image to ``size`` x ``size`` the way every crop is resized: area averaging
+    when shrinking (keeps the noise statistics a detector reads), bilinear when enlarging."""
+    if patch.shape[:2] == (size, size):
+        return patch.copy()
+    interp = cv2.INTER_AREA if max(patch.shape[:2]) > size else cv2.INTER_LINEAR
+    return cv2.resize(patch, (size, size), interpolation=interp)
+
+
 def crop_face(image_rgb: np.ndarray, box: Sequence[float], contract: ModelContract) -> np.ndarray:
     """Cut the contract's square crop around ``box`` from an RGB uint8 image.
 
@@ -164,9 +173,7 @@ def crop_face(image_rgb: np.ndarray, box: Sequence[float], contract: ModelContra
         raise ValueError(f"face box {tuple(box)} lies outside the {W}x{H} image")
     if pad_l or pad_t or pad_r or pad_b:
         patch = cv2.copyMakeBorder(patch, pad_t, pad_b, pad_l, pad_r, cv2.BORDER_REPLICATE)
-    size = contract.input_size
-    interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
-    crop = cv2.resize(patch, (size, size), interpolation=interp) if side != size else patch.copy()
+    crop = resize_square(patch, contract.input_size)
     if contract.color_order == "BGR":
         crop = crop[:, :, ::-1]
     return np.ascontiguousarray(crop)

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-import cv2
 import numpy as np
 
-from fakeface.edge.contract import ModelContract
+from fakeface.edge.contract import ModelContract, resize_square
 from fakeface.edge.errors import ImageError
 from fakeface.edge.imageio import is_image_name, load_image
 
@@ -68,10 +67,7 @@ def _stable_order(paths: Sequence[Path], root: Path) -> list[Path]:
 
 def to_model_input(rgb: np.ndarray, contract: ModelContract) -> np.ndarray:
     """An RGB uint8 crop -> the contract's ``(S, S, 3)`` float32 input (resized if it is not S x S)."""
-    size = contract.input_size
-    if rgb.shape[:2] != (size, size):
-        interp = cv2.INTER_AREA if max(rgb.shape[:2]) > size else cv2.INTER_LINEAR
-        rgb = cv2.resize(rgb, (size, size), interpolation=interp)
+    rgb = resize_square(rgb, contract.input_size)
     if contract.color_order == "BGR":
         rgb = rgb[:, :, ::-1]
     return np.ascontiguousarray(rgb, dtype=np.float32)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import cv2
 import numpy as np
 
+from fakeface.edge.contract import resize_square
 from fakeface.edge.errors import FakeFaceError, ImageError
 from fakeface.edge.imageio import load_image
 
@@ -64,8 +64,7 @@ def load_crops(samples: list[Sample], size: Optional[int] = None, progress: bool
         except ImageError as exc:
             return None, str(exc)
         if size is not None and img.shape[:2] != (size, size):
-            interp = cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_LINEAR
-            img = cv2.resize(img, (size, size), interpolation=interp)
+            img = resize_square(img, size)
         return img, None
 
     with ThreadPoolExecutor(threads) as pool:  # cv2 decoding releases the GIL
