@@ -24,6 +24,7 @@ from .errors import ModelError
 
 SCHEMA_VERSION = 1
 SIDECAR_SUFFIX = ".json"
+CROP_MODES = ("resize", "native")
 
 
 @dataclass
@@ -38,6 +39,12 @@ class ModelContract:
     input_size: int = 128
     # Square crop around the detector's box: side = max(w, h) * (1 + 2 * crop_margin).
     crop_margin: float = 0.1
+    # How the square becomes input_size pixels.  "resize": the whole square is resized.
+    # "native": the centre input_size window at the photo's own pixel scale, so a
+    # generator's pixel-level traces are not resampled away; squares larger than
+    # native_max_side are first shrunk to it, smaller than input_size are enlarged.
+    crop_mode: str = "resize"
+    native_max_side: int = 288
     color_order: str = "RGB"
     input_range: Sequence[float] = (0.0, 255.0)
     labels: Sequence[str] = ("real", "fake")
@@ -77,6 +84,10 @@ class ModelContract:
             raise ModelError(f"{where}: expected two labels (real, fake), got {list(c.labels)}")
         if not (isinstance(c.input_size, int) and 8 <= c.input_size <= 1024):
             raise ModelError(f"{where}: input_size {c.input_size!r} is not a sane integer")
+        if c.crop_mode not in CROP_MODES:
+            raise ModelError(f"{where}: crop_mode must be one of {list(CROP_MODES)}, not {c.crop_mode!r}")
+        if not (isinstance(c.native_max_side, int) and c.native_max_side >= c.input_size):
+            raise ModelError(f"{where}: native_max_side {c.native_max_side!r} must be an integer >= input_size")
         return c
 
     def label_for(self, fake_probability: float) -> str:
@@ -152,14 +163,30 @@ def resize_square(patch: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(patch, (size, size), interpolation=interp)
 
 
+def native_window(square: np.ndarray, size: int, max_side: int) -> np.ndarray:
+    """The centre ``size`` x ``size`` window of a square patch at its own pixel scale.
+
+    A patch wider than ``max_side`` is first shrunk to ``max_side`` (area averaging), so
+    a close-up phone selfie is seen at roughly the scale of the training photos; one
+    narrower than ``size`` is enlarged to ``size`` (nothing to cut a window from)."""
+    side = square.shape[0]
+    if side > max_side:
+        square, side = resize_square(square, max_side), max_side
+    if side <= size:
+        return resize_square(square, size)
+    off = (side - size) // 2
+    return square[off:off + size, off:off + size].copy()
+
+
 def crop_face(image_rgb: np.ndarray, box: Sequence[float], contract: ModelContract) -> np.ndarray:
     """Cut the contract's square crop around ``box`` from an RGB uint8 image.
 
     Returns a ``(input_size, input_size, 3)`` uint8 array in the contract's colour
     order.  Parts of the square outside the image are filled by edge replication
-    (a black border would be an easy, wrong cue).  Shrinking uses area averaging,
-    enlarging uses bilinear interpolation; training crops are made by this very
-    function, so both sides see identical pixels.
+    (a black border would be an easy, wrong cue).  ``crop_mode`` "resize" scales the
+    whole square, "native" keeps its centre window unscaled (:func:`native_window`).
+    Shrinking uses area averaging, enlarging bilinear interpolation; training crops are
+    made by this very function, so both sides see identical pixels.
     """
     if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
         raise ValueError(f"crop_face needs an HxWx3 uint8 RGB image, got {image_rgb.shape} {image_rgb.dtype}")
@@ -173,7 +200,10 @@ def crop_face(image_rgb: np.ndarray, box: Sequence[float], contract: ModelContra
         raise ValueError(f"face box {tuple(box)} lies outside the {W}x{H} image")
     if pad_l or pad_t or pad_r or pad_b:
         patch = cv2.copyMakeBorder(patch, pad_t, pad_b, pad_l, pad_r, cv2.BORDER_REPLICATE)
-    crop = resize_square(patch, contract.input_size)
+    if contract.crop_mode == "native":
+        crop = native_window(patch, contract.input_size, contract.native_max_side)
+    else:
+        crop = resize_square(patch, contract.input_size)
     if contract.color_order == "BGR":
         crop = crop[:, :, ::-1]
     return np.ascontiguousarray(crop)

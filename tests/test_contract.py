@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -33,6 +34,8 @@ def test_sidecar_round_trip_and_hash_check(tmp_path):
     ({"colour": "RGB"}, "unknown metadata keys"),
     ({"color_order": "YUV"}, "color_order"),
     ({"schema": 99}, "newer"),
+    ({"crop_mode": "stretch"}, "crop_mode"),
+    ({"input_size": 96, "native_max_side": 64}, "native_max_side"),
 ])
 def test_malformed_metadata_is_refused(tmp_path, bad, match):
     model = tmp_path / "m.onnx"
@@ -74,3 +77,21 @@ def test_crop_is_square_centered_and_padded_by_replication():
 def test_crop_rejects_non_rgb_uint8():
     with pytest.raises(ValueError):
         crop_face(np.zeros((10, 10), np.uint8), (0, 0, 5, 5), ModelContract())
+
+
+def test_native_crop_keeps_the_photos_own_pixels():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (400, 400, 3), dtype=np.uint8)
+    c = ModelContract(input_size=32, crop_margin=0.0, crop_mode="native", native_max_side=96)
+    # A 64-px square: its centre 32 x 32 window, untouched by any resampling.
+    crop = crop_face(img, (100, 120, 64, 64), c)
+    assert np.array_equal(crop, img[136:168, 116:148])
+    # A 200-px square is first shrunk to 96 (area averaging), then its centre window is cut,
+    # so the content is the same region a resize crop would show, at the capped scale.
+    big = crop_face(img, (100, 100, 200, 200), c)
+    shrunk = cv2.resize(img[100:300, 100:300], (96, 96), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(big, shrunk[32:64, 32:64])
+    # A square smaller than the input is enlarged, exactly as in resize mode.
+    small = crop_face(img, (10, 10, 20, 20), c)
+    resized = crop_face(img, (10, 10, 20, 20), ModelContract(input_size=32, crop_margin=0.0))
+    assert np.array_equal(small, resized)

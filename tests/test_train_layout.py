@@ -66,3 +66,18 @@ def test_classification_report_counts():
     assert rep.confusion == [[1, 1], [1, 1]]
     assert rep.balanced_accuracy == 0.5 and rep.per_source["r"].accuracy == 0.5
     assert "| r | 2 | 0.5000 |" in rep.markdown_table()
+
+
+def test_source_balance_gives_every_source_of_a_class_the_same_weight():
+    from fakeface.train.dataset import CropSet, sample_weights
+
+    sources = ["real/big"] * 60 + ["real/small"] * 20 + ["fake/only"] * 40
+    labels = np.array([0] * 80 + [1] * 40, np.int32)
+    cs = CropSet(images=np.zeros((120, 1, 1, 3), np.uint8), labels=labels, sources=sources, paths=[""] * 120)
+    by_class = sample_weights(cs, "class")
+    assert by_class[:80].sum() == pytest.approx(by_class[80:].sum())
+    w = sample_weights(cs, "source")
+    assert w.mean() == pytest.approx(1.0)
+    assert w[:60].sum() == pytest.approx(w[60:80].sum()) == pytest.approx(w[80:].sum() / 2)
+    with pytest.raises(Exception, match="balance"):
+        sample_weights(cs, "photo")

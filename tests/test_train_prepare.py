@@ -104,3 +104,17 @@ def test_prepare_real_photos_and_recut_from_boxes(faces_dir, tmp_path):
         if r["status"] == "ok":
             assert load_image(out2 / r["crop"]).shape == (128, 128, 3)
             assert r["box"] == next(o["box"] for o in ok if o["source"] == r["source"])
+    # recut at native pixel scale: the crop is the contract's native window of the photo
+    out3 = tmp_path / "crops_native"
+    assert _cli("prepare", src, out3, "--workers", "1", "--quiet", "--crop", "native",
+                "--reuse-boxes", out / "manifest.jsonl") == 0
+    geometry = json.loads((out3 / "crops.json").read_text())
+    assert geometry["crop_mode"] == "native" and geometry["input_size"] == 96
+    contract = ModelContract(input_size=96, crop_margin=geometry["crop_margin"], crop_mode="native",
+                             native_max_side=geometry["native_max_side"])
+    r = next(r for r in _manifest(out3) if r["status"] == "ok")
+    expected = crop_face(load_image(src / r["source"]), r["box"], contract)
+    assert np.array_equal(load_image(out3 / r["crop"]), expected)
+    # the same folder cannot be continued with another crop mode
+    assert _cli("prepare", src, out3, "--workers", "1", "--quiet", "--crop", "resize",
+                "--reuse-boxes", out / "manifest.jsonl") != 0

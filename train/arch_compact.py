@@ -56,23 +56,25 @@ def _stem_kernel(filters: int, seed: int = 0) -> np.ndarray:
     return k
 
 
-def _dw_pw(keras, x, filters, strides, name, residual=True):
+def _dw_pw(keras, x, filters, strides, name, residual=True, relu_max=None):
     """Depthwise 3x3 + BN + ReLU, pointwise 1x1 + BN, added to the input when the shapes
     match, then ReLU (a MobileNet-v1 block with a shortcut: few ops, all int8-friendly)."""
     y = keras.layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False, name=name + "_dw")(x)
     y = keras.layers.BatchNormalization(name=name + "_dw_bn")(y)
-    y = keras.layers.ReLU(name=name + "_dw_relu")(y)
+    y = keras.layers.ReLU(max_value=relu_max, name=name + "_dw_relu")(y)
     y = keras.layers.Conv2D(filters, 1, use_bias=False, name=name + "_pw")(y)
     y = keras.layers.BatchNormalization(name=name + "_pw_bn")(y)
     if residual and strides == 1 and x.shape[-1] == filters:
         y = keras.layers.Add(name=name + "_add")([y, x])
-    return keras.layers.ReLU(name=name + "_relu")(y)
+    return keras.layers.ReLU(max_value=relu_max, name=name + "_relu")(y)
 
 
 def build_compact(input_size: int, stem: int = 16, widths=(32, 64, 128), blocks=(1, 1, 1),
-                  dropout: float = 0.2, high_pass_init: bool = True, name: str = "fakeface_compact"):
+                  dropout: float = 0.2, high_pass_init: bool = True, name: str = "fakeface_compact",
+                  relu_max=None, head_conv: int = 0):
     """Stem conv 3x3/2 (high-pass initialised) -> per stage: one strided separable block that
-    widens, then ``blocks[i]`` separable residual blocks -> global average pool -> Dense(sigmoid).
+    widens, then ``blocks[i]`` separable residual blocks -> [a full 3x3 conv of ``head_conv``
+    filters] -> global average pool -> Dense(sigmoid).  ``relu_max`` caps every ReLU (6: ReLU6).
 
     At 96 px with the defaults: about 4M MACs and 30k weights.
     """
@@ -85,11 +87,15 @@ def build_compact(input_size: int, stem: int = 16, widths=(32, 64, 128), blocks=
     if high_pass_init:
         conv.set_weights([_stem_kernel(stem)])
     x = keras.layers.BatchNormalization(name="stem_bn")(x)
-    x = keras.layers.ReLU(name="stem_relu")(x)
+    x = keras.layers.ReLU(max_value=relu_max, name="stem_relu")(x)
     for i, (w, n) in enumerate(zip(widths, blocks)):
-        x = _dw_pw(keras, x, w, 2, name=f"stage{i + 1}_down")
+        x = _dw_pw(keras, x, w, 2, name=f"stage{i + 1}_down", relu_max=relu_max)
         for b in range(n):
-            x = _dw_pw(keras, x, w, 1, name=f"stage{i + 1}_block{b + 1}")
+            x = _dw_pw(keras, x, w, 1, name=f"stage{i + 1}_block{b + 1}", relu_max=relu_max)
+    if head_conv:
+        x = keras.layers.Conv2D(head_conv, 3, padding="same", use_bias=False, name="head_conv")(x)
+        x = keras.layers.BatchNormalization(name="head_bn")(x)
+        x = keras.layers.ReLU(max_value=relu_max, name="head_relu")(x)
     # Global average pooling turns the last maps into texture statistics rather than a
     # face layout to memorise, and makes the head independent of the input size.
     x = keras.layers.GlobalAveragePooling2D(name="texture_pool")(x)
@@ -109,3 +115,16 @@ def build_compact_m(input_size: int):
     """~17M MACs at 96 px; ~0.44 ms per face int8 on one x86 thread (the top of the budget)."""
     return build_compact(input_size, stem=32, widths=(64, 128, 192), blocks=(2, 2, 1), dropout=0.1,
                          name="fakeface_compact_m")
+
+
+def build_compact_q(input_size: int):
+    """compact_s made friendlier to full-int8 and to the int8 file size.
+
+    ReLU6 everywhere bounds every activation, so int8 calibration ranges are not set by a
+    few outliers (compact_s's unbounded stem lost most in int8).  A full 3x3 convolution at
+    the last, 6 x 6 stage adds capacity where it is cheap in multiply-adds (5.3M) and makes
+    dense weights the bulk of the file: depthwise layers carry 24-28 bytes of per-channel
+    quantisation parameters for 9 weights per channel, so a mostly-separable net cannot
+    shrink to a third of its fp32 size in int8."""
+    return build_compact(input_size, stem=24, widths=(48, 96, 128), blocks=(2, 1, 1), dropout=0.2,
+                         name="fakeface_compact_q", relu_max=6.0, head_conv=128)

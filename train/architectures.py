@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from .arch_compact import build_compact_m, build_compact_s
+from .arch_compact import build_compact_m, build_compact_q, build_compact_s
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,10 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
                                         weight_decay=1e-4, label_smoothing=0.0,
                                         description="compact_s: high-pass-initialised 3x3/2 stem, separable "
                                                     "residual stages, GAP; ~8.7M MACs at 96 px")),
+    "compact_q": (build_compact_q, Recipe(epochs=8, batch_size=64, learning_rate=3e-3, schedule="cosine",
+                                          weight_decay=1e-4, label_smoothing=0.0,
+                                          description="compact_s with ReLU6 and a full 3x3 conv at the 6x6 stage "
+                                                      "(int8-friendly; ~14M MACs at 96 px)")),
     "compact_m": (build_compact_m, Recipe(epochs=8, batch_size=64, learning_rate=3e-3, schedule="cosine",
                                           weight_decay=5e-5,
                                           description="wider compact (17.3M MACs): no better on validation")),

@@ -17,7 +17,7 @@ _FORMATTER = argparse.RawDescriptionHelpFormatter
 
 # -- prepare ----------------------------------------------------------------------
 def register_prepare(subparsers) -> None:
-    from .prepare import DEFAULT_CROP_MARGIN, DEFAULT_INPUT_SIZE
+    from .prepare import DEFAULT_CROP_MARGIN, DEFAULT_CROP_MODE, DEFAULT_INPUT_SIZE, DEFAULT_NATIVE_MAX_SIDE
 
     p = subparsers.add_parser(
         "prepare",
@@ -46,6 +46,12 @@ def register_prepare(subparsers) -> None:
                    help=f"crop side in pixels (default {DEFAULT_INPUT_SIZE}: the default model's input)")
     p.add_argument("--crop-margin", type=float, default=DEFAULT_CROP_MARGIN,
                    help=f"margin around the face box, per side, as a share of its size (default {DEFAULT_CROP_MARGIN})")
+    p.add_argument("--crop", choices=("resize", "native"), default=DEFAULT_CROP_MODE,
+                   help="resize: scale the whole face square to --input-size; native: keep the centre "
+                        "--input-size window at the photo's own pixel scale, so generator traces are not "
+                        f"resampled away (squares over --native-max-side px are shrunk first; default {DEFAULT_CROP_MODE})")
+    p.add_argument("--native-max-side", type=int, default=DEFAULT_NATIVE_MAX_SIDE,
+                   help=f"with --crop native: larger face squares are shrunk to this side first (default {DEFAULT_NATIVE_MAX_SIDE})")
     p.add_argument("--faces", choices=("best", "all"), default="best",
                    help="photos with several faces: keep the highest-scoring face (default) or all")
     p.add_argument("--detector", choices=("edge", "mtcnn"), default="edge",
@@ -62,7 +68,8 @@ def register_prepare(subparsers) -> None:
 def run_prepare(args) -> int:
     from .prepare import PrepareOptions, prepare_folder
 
-    opts = PrepareOptions(input_size=args.input_size, crop_margin=args.crop_margin, faces=args.faces,
+    opts = PrepareOptions(input_size=args.input_size, crop_margin=args.crop_margin, crop_mode=args.crop,
+                          native_max_side=args.native_max_side, faces=args.faces,
                           detector=args.detector, min_face_size=args.min_face_size, workers=args.workers,
                           reuse_boxes=args.reuse_boxes)
     rep = prepare_folder(args.src, args.out, opts, progress=not args.quiet)
@@ -106,11 +113,14 @@ def register_train(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="RUN", help="output folder of this run")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCH,
                    help=f"model architecture (default {DEFAULT_ARCH}; seed = the reference article's CNN)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the architecture's recipe, 8 for both)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the architecture's recipe, seed 8, default 15)")
     p.add_argument("--batch-size", type=int, default=None, help="batch size (default: the architecture's recipe)")
     p.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: the recipe's)")
     p.add_argument("--patience", type=int, default=0,
                    help="stop early after this many epochs without a better validation AUC (default 0: off)")
+    p.add_argument("--balance", choices=("class", "source"), default="class",
+                   help="loss weights: class = real and fake count equally (default); source = also every "
+                        "source folder within a class counts equally (helps small sources)")
     p.add_argument("--no-augment", action="store_true", help="train without augmentation (for comparisons)")
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                    help="tf.distribute strategy (multiworker reads TF_CONFIG)")
@@ -136,7 +146,7 @@ def run_train(args) -> int:
     opts = TrainOptions(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
                         learning_rate=args.learning_rate, patience=args.patience, augment=not args.no_augment,
                         strategy=args.strategy, resume=args.resume, seed=args.seed, limit=args.limit,
-                        init_from=args.init_from,
+                        init_from=args.init_from, balance=args.balance,
                         verbose=not args.quiet)
     result = train_run(args.crops, args.out, opts)
     print(result.summary())

@@ -101,12 +101,37 @@ def class_weights(labels: np.ndarray) -> dict:
     return {c: float(n / (2.0 * counts[c])) if counts[c] else 1.0 for c in range(2)}
 
 
-def make_dataset(cs: CropSet, batch_size: int, training: bool, augment=None, seed: int = 1):
+BALANCE_MODES = ("class", "source")
+
+
+def sample_weights(cs: CropSet, balance: str = "class") -> np.ndarray:
+    """Per-crop loss weights, mean 1.
+
+    "class": real and fake count equally.  "source": each class counts half, and within
+    a class every source folder counts equally, so a small source (the 140k twins have
+    ~760 training photos, the 128-px ones ~2,000) is not drowned by the large ones."""
+    if balance == "class":
+        weights = class_weights(cs.labels)
+        return np.array([weights[int(c)] for c in cs.labels], np.float32)
+    if balance != "source":
+        raise FakeFaceError(f"balance must be one of {BALANCE_MODES}, not {balance!r}")
+    n = len(cs.labels)
+    groups: dict = {}
+    for label, src in zip(cs.labels.tolist(), cs.sources):
+        groups.setdefault(label, {}).setdefault(src, 0)
+        groups[label][src] += 1
+    w = np.empty(n, np.float32)
+    for i, (label, src) in enumerate(zip(cs.labels.tolist(), cs.sources)):
+        w[i] = n / (len(groups) * len(groups[label]) * groups[label][src])
+    return w
+
+
+def make_dataset(cs: CropSet, batch_size: int, training: bool, augment=None, seed: int = 1,
+                 balance: str = "class"):
     """A tf.data pipeline of (float32 pixels 0..255, float32 label[, weight]) batches."""
     import tensorflow as tf
 
-    weights = class_weights(cs.labels)
-    w = np.array([weights[int(c)] for c in cs.labels], np.float32)
+    w = sample_weights(cs, balance)
     ds = tf.data.Dataset.from_tensor_slices((cs.images, cs.labels.astype(np.float32)[:, None], w))
     if training:
         ds = ds.shuffle(len(cs), seed=seed, reshuffle_each_iteration=True)

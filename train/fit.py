@@ -42,6 +42,7 @@ class TrainOptions:
     batch_size: Optional[int] = None
     learning_rate: Optional[float] = None
     patience: int = 0
+    balance: str = "class"  # loss weights: "class" (real = fake) or "source" (also every source equal)
     augment: bool = True
     strategy: str = "default"
     resume: bool = False
@@ -200,7 +201,8 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     history: dict = {}
     initial_epoch = 0
     augment = make_augment(size, opts.augment_options, opts.seed) if opts.augment else None
-    train_ds = make_dataset(train_cs, batch, training=True, augment=augment, seed=opts.seed)
+    train_ds = make_dataset(train_cs, batch, training=True, augment=augment, seed=opts.seed,
+                            balance=opts.balance)
     val_ds = make_dataset(val_cs, 128, training=False) if len(val_cs) else None
     steps = opts.steps_per_epoch or int(np.ceil(len(train_cs) / batch))
     if opts.steps_per_epoch:
@@ -272,15 +274,18 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     with signals_deferred():  # never a model.keras whose sidecar describes another file
         _save_keras_atomic(model, model_path)
         contract = ModelContract(
-            input_size=size, crop_margin=margin, threshold=threshold, name="fakeface",
+            input_size=size, crop_margin=margin, crop_mode=str(geometry.get("crop_mode", "resize")),
+            native_max_side=int(geometry.get("native_max_side", 288)), threshold=threshold, name="fakeface",
             architecture=f"{opts.arch}: {model.count_params():,} params, {macs / 1e6:.1f}M MACs",
             format="keras", sha256=file_sha256(model_path))
         save_contract(model_path, contract)
 
     metrics = {
         "architecture": contract.architecture, "arch": opts.arch, "params": int(model.count_params()),
-        "macs": int(macs), "input_size": size, "crop_margin": margin, "epochs": epochs,
+        "macs": int(macs), "input_size": size, "crop_margin": margin,
+        "crop_mode": contract.crop_mode, "epochs": epochs,
         "epochs_run": len(history.get("loss", [])), "batch_size": batch, "learning_rate": lr,
+        "balance": opts.balance,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,

@@ -40,6 +40,10 @@ GEOMETRY = "crops.json"  # the crop geometry of a crop folder; `train` copies it
 # Default crop geometry of this project's model (see train/README.md for why).
 DEFAULT_INPUT_SIZE = 96
 DEFAULT_CROP_MARGIN = 0.15  # the shipped model's geometry (edge/models/*.json)
+DEFAULT_CROP_MODE = "resize"
+DEFAULT_NATIVE_MAX_SIDE = 288
+GEOMETRY_KEYS = ("input_size", "crop_margin", "crop_mode", "native_max_side", "faces")
+OLD_GEOMETRY = {"crop_mode": "resize", "native_max_side": DEFAULT_NATIVE_MAX_SIDE}  # crops.json before crop_mode
 CHUNK = 16  # photos per worker task
 
 
@@ -47,14 +51,21 @@ CHUNK = 16  # photos per worker task
 class PrepareOptions:
     input_size: int = DEFAULT_INPUT_SIZE
     crop_margin: float = DEFAULT_CROP_MARGIN
+    crop_mode: str = DEFAULT_CROP_MODE
+    native_max_side: int = DEFAULT_NATIVE_MAX_SIDE
     faces: str = "best"  # "best": highest-scoring face only; "all": every face
     detector: str = "edge"
     min_face_size: int = DEFAULT_MIN_FACE
     workers: int = 0  # 0: one per core
     reuse_boxes: Optional[str] = None  # a manifest.jsonl whose boxes are reused
 
+    def contract(self) -> ModelContract:
+        return ModelContract(input_size=self.input_size, crop_margin=self.crop_margin, crop_mode=self.crop_mode,
+                             native_max_side=self.native_max_side)
+
     def geometry(self) -> dict:
-        return {"input_size": self.input_size, "crop_margin": self.crop_margin, "faces": self.faces,
+        return {"input_size": self.input_size, "crop_margin": self.crop_margin, "crop_mode": self.crop_mode,
+                "native_max_side": self.native_max_side, "faces": self.faces,
                 "detector": self.detector, "min_face_size": self.min_face_size}
 
 
@@ -137,7 +148,7 @@ def _crop_records(rel: str, rgb: np.ndarray, faces: list, out_root: str) -> list
     if not faces:
         return [{"source": rel, "status": "no_face", "image_size": [W, H],
                  "reason": f"{rel}: no face found (min face {opts.min_face_size} px)"}]
-    contract = ModelContract(input_size=opts.input_size, crop_margin=opts.crop_margin)
+    contract = opts.contract()
     chosen = faces if opts.faces == "all" else faces[:1]
     records = []
     for i, face in enumerate(chosen):
@@ -181,8 +192,8 @@ def _check_geometry(out: Path, options: PrepareOptions) -> None:
     want = options.geometry()
     if path.is_file():
         have = json.loads(path.read_text(encoding="utf-8"))
-        differs = {k: (have.get(k), v) for k, v in want.items() if k in ("input_size", "crop_margin", "faces")
-                   and have.get(k) != v}
+        differs = {k: (have.get(k), v) for k, v in want.items() if k in GEOMETRY_KEYS
+                   and have.get(k, OLD_GEOMETRY.get(k)) != v}
         if differs:
             detail = ", ".join(f"{k} {a} (folder) vs {b} (now)" for k, (a, b) in differs.items())
             raise FakeFaceError(f"{out}: crops there were cut differently ({detail}); choose another output folder")
@@ -242,6 +253,8 @@ def prepare_folder(src: str | os.PathLike, out: str | os.PathLike, options: Prep
         raise FakeFaceError(f"{src}: no such folder")
     if options.faces not in ("best", "all"):
         raise FakeFaceError(f"--faces must be best or all, not {options.faces!r}")
+    if options.crop_mode == "native" and options.native_max_side < options.input_size:
+        raise FakeFaceError(f"--native-max-side {options.native_max_side} is smaller than --input-size {options.input_size}")
     samples = scan_folder(src)
     out.mkdir(parents=True, exist_ok=True)
     _check_geometry(out, options)
