@@ -9,7 +9,9 @@ resample away the high frequencies the model must see.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from fakeface.edge.errors import FakeFaceError
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,15 @@ class AugmentOptions:
     blur_p: float = 0.15
     blur_sigma: tuple = (0.4, 1.2)
     color_p: float = 0.3  # small brightness/contrast changes
+
+    def with_strength(self, strength: float) -> "AugmentOptions":
+        """The same augmentation with the trace-destroying steps (JPEG, rescale, blur) applied
+        ``strength`` times as often: below 1 the model sees more untouched pixels and fits
+        better, above 1 it gets more robust to re-encoding."""
+        if strength < 0:
+            raise FakeFaceError(f"--augment-strength must be >= 0, not {strength}")
+        return replace(self, jpeg_p=min(1.0, self.jpeg_p * strength), rescale_p=min(1.0, self.rescale_p * strength),
+                       blur_p=min(1.0, self.blur_p * strength))
 
 
 def _gaussian_blur(tf, img, sigma):

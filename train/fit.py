@@ -26,6 +26,7 @@ from fakeface.edge.errors import FakeFaceError
 from .architectures import ARCHITECTURES, build_model, count_macs
 from .augment import AugmentOptions, make_augment
 from .dataset import load_split, make_dataset, read_geometry
+from .int8_stem import freeze_stem, snap_stem_to_int8_grid
 from .metrics import classification_report, roc_auc, threshold_for_real_acceptance
 from .plots import plot_confusion, plot_history, plot_roc
 from .robustness import robustness_report
@@ -50,6 +51,7 @@ class TrainOptions:
     limit: int = 0  # cap on training crops, for quick trials
     steps_per_epoch: Optional[int] = None  # tests: a few steps instead of whole epochs
     init_from: Optional[str] = None  # start from this .keras model's weights (same arch), e.g. to fine-tune
+    int8_stem: bool = False  # with init_from: snap the stem to the int8 grid, freeze it, train the rest
     verbose: bool = True
     augment_options: AugmentOptions = field(default_factory=AugmentOptions)
 
@@ -175,6 +177,8 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     if opts.arch not in ARCHITECTURES:
         raise FakeFaceError(f"unknown architecture {opts.arch!r}; choose from {', '.join(sorted(ARCHITECTURES))}")
     _, recipe = ARCHITECTURES[opts.arch]
+    if opts.int8_stem and not opts.init_from:
+        raise FakeFaceError("--int8-stem fine-tunes a trained model: give it with --init-from")
     epochs = opts.epochs or recipe.epochs
     batch = opts.batch_size or recipe.batch_size
     lr = opts.learning_rate or recipe.learning_rate
@@ -229,6 +233,12 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
                 except ValueError as exc:
                     raise FakeFaceError(f"{opts.init_from}: weights do not fit --arch {opts.arch} at {size} px "
                                         f"({' '.join(str(exc).split())[:120]})") from None
+            if opts.int8_stem:
+                change = snap_stem_to_int8_grid(model)
+                freeze_stem(model)
+                if opts.verbose:
+                    print(f"train: stem snapped to the int8 grid (largest change {change:.4f} of a channel's "
+                          "peak weight) and frozen")
             total = steps * epochs
             if recipe.schedule == "cosine":
                 warm = max(1, min(steps, total // 10))

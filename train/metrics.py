@@ -55,20 +55,27 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def threshold_for_real_acceptance(real_scores: np.ndarray, target: float) -> float:
-    """The lowest threshold at which at least ``target`` of the real faces are called real.
+    """The threshold at which at least ``target`` of the real faces are called real.
 
-    Real faces with ``score < threshold`` are accepted, so the threshold is placed just
-    above the ceil(target * n)-th lowest real score: any lower would accept fewer reals,
-    any higher would let more fakes through.
+    Real faces with ``score < threshold`` are accepted.  The ceil(target * n)-th lowest real
+    score must be below the threshold and the next one may not be, so the threshold goes
+    halfway between the two: it accepts the same calibration reals as any value in that
+    gap, but a score a hair away from it (an fp16 or int8 export, another machine's float
+    round-off) does not flip a calibration face, as a threshold right on a score would.
     """
     if not 0.0 < target <= 1.0:
         raise ValueError(f"target real acceptance must be in (0, 1], got {target}")
-    s = np.sort(np.asarray(real_scores, np.float32))
+    s = np.sort(np.asarray(real_scores, np.float64))
     if len(s) == 0:
         raise ValueError("no real faces to calibrate on")
     k = min(len(s), max(1, math.ceil(target * len(s) - 1e-9)))
-    t = np.nextafter(s[k - 1], np.float32(np.inf), dtype=np.float32)
-    return float(min(t, np.float32(1.0)) if s[k - 1] < 1.0 else np.nextafter(np.float32(1.0), np.float32(2.0)))
+    last = s[k - 1]
+    above = s[k:][s[k:] > last]
+    if len(above):
+        t = (last + above[0]) / 2.0
+    else:  # every real accepted: just above the highest score
+        t = float(np.nextafter(np.float32(last), np.float32(2.0)))
+    return float(min(max(t, np.nextafter(np.float32(last), np.float32(2.0))), 1.0 + 1e-6))
 
 
 @dataclass

@@ -40,7 +40,7 @@ GEOMETRY = "crops.json"  # the crop geometry of a crop folder; `train` copies it
 # Default crop geometry of this project's model (see train/README.md for why).
 DEFAULT_INPUT_SIZE = 96
 DEFAULT_CROP_MARGIN = 0.15  # the shipped model's geometry (edge/models/*.json)
-DEFAULT_CROP_MODE = "resize"
+DEFAULT_CROP_MODE = "native"  # the shipped model reads native-scale crops (train/README.md)
 DEFAULT_NATIVE_MAX_SIDE = 288
 GEOMETRY_KEYS = ("input_size", "crop_margin", "crop_mode", "native_max_side", "faces")
 OLD_GEOMETRY = {"crop_mode": "resize", "native_max_side": DEFAULT_NATIVE_MAX_SIDE}  # crops.json before crop_mode
