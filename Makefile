@@ -19,7 +19,7 @@ PYTEST_FLAGS ?= -q -ra
 # -> ship into edge/models (the first of int8, fp16, fp32 that passed the gate).
 DATA ?= ../shared/data/faces
 WORK ?= work
-TRAIN_FLAGS ?= --arch default --balance source --augment-strength 0.4
+TRAIN_FLAGS ?= --arch default
 
 demo: $(EDGE_ENV)/.demo-installed
 	$(EDGE_ENV)/bin/fakeface check edge/assets/astronaut.jpg --annotate demo-out

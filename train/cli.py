@@ -118,13 +118,13 @@ def register_train(subparsers) -> None:
     p.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: the recipe's)")
     p.add_argument("--patience", type=int, default=0,
                    help="stop early after this many epochs without a better validation AUC (default 0: off)")
-    p.add_argument("--balance", choices=("class", "source"), default="class",
-                   help="loss weights: class = real and fake count equally (default); source = also every "
-                        "source folder within a class counts equally (helps small sources)")
+    p.add_argument("--balance", choices=("class", "source"), default="source",
+                   help="loss weights: class = real and fake count equally; source = also every source "
+                        "folder within a class counts equally, so small sources are not drowned (default)")
     p.add_argument("--no-augment", action="store_true", help="train without augmentation (for comparisons)")
     p.add_argument("--augment-strength", type=float, default=1.0, metavar="S",
                    help="how often the trace-destroying augmentations (random JPEG, downscale-upscale, blur) "
-                        "are applied, relative to the default (1.0; 0.5 = half as often)")
+                        "are applied, relative to the default (1.0: 16 %%, 10 %% and 6 %% of crops; 2 = twice as often)")
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                    help="tf.distribute strategy (multiworker reads TF_CONFIG)")
     p.add_argument("--resume", action="store_true", help="continue from RUN's last epoch checkpoint")

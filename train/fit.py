@@ -43,7 +43,7 @@ class TrainOptions:
     batch_size: Optional[int] = None
     learning_rate: Optional[float] = None
     patience: int = 0
-    balance: str = "class"  # loss weights: "class" (real = fake) or "source" (also every source equal)
+    balance: str = "source"  # loss weights: "class" (real = fake) or "source" (also every source equal)
     augment: bool = True
     strategy: str = "default"
     resume: bool = False
