@@ -79,11 +79,24 @@ def test_legacy_tflite_runtime_is_explained_or_agrees(tmp_path, sample_photo):
         return
     from fakeface.edge.backends import available_backends
 
+    from fakeface.edge.contract import crop_face
+    from fakeface.edge.imageio import load_image
+    from fakeface.edge.pipeline import CheckerOptions, FakeFaceChecker
+
     legacy = Classifier(model, backend="tflite-runtime")
+    with FakeFaceChecker.create_from_options(CheckerOptions(backend="onnxruntime")) as checker:
+        report = checker.check_file(sample_photo)
+    face = crop_face(load_image(sample_photo), report.faces[0].box, legacy.contract)
+    crops = np.stack([face, face[:, ::-1], np.random.default_rng(0).integers(0, 256, face.shape, dtype=np.uint8)])
     if "litert" in available_backends():  # same file, other interpreter: equal
-        reference, atol = Classifier(model, backend="litert"), 1e-5
-    else:  # the legacy env has no litert: the ONNX export of the same model, close
-        reference, atol = Classifier(default_model_path("onnxruntime"), backend="onnxruntime"), 1e-3
-    s = legacy.contract.input_size
-    crops = np.random.default_rng(0).integers(0, 256, (4, s, s, 3), dtype=np.uint8)
-    assert np.allclose(legacy.predict_crops(crops), reference.predict_crops(crops), atol=atol)
+        reference = Classifier(model, backend="litert")
+        assert np.allclose(legacy.predict_crops(crops), reference.predict_crops(crops), atol=1e-5)
+    else:
+        # The legacy env has no litert: compare with the ONNX export of the same Keras model.
+        # Both are int8 (each within 0.08 of Keras on the test split, parity.md), so they are
+        # close but not equal; on the real face they must give the same verdict.
+        reference = Classifier(default_model_path("onnxruntime"), backend="onnxruntime")
+        a, b = legacy.predict_crops(crops), reference.predict_crops(crops)
+        assert np.allclose(a, b, atol=0.15)
+        t = legacy.contract.threshold
+        assert ((a[:2] >= t) == (b[:2] >= t)).all()

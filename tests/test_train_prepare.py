@@ -54,8 +54,10 @@ def test_prepare_is_tolerant_and_resumable(messy_folder, tmp_path, capsys):
         assert r["status"] == "ok" and len(r["landmarks"]) == 5
         crop = load_image(out / r["crop"])
         # the crop is exactly what the edge runtime cuts from the stored box
-        expected = crop_face(load_image(messy_folder / r["source"]), r["box"],
-                             ModelContract(input_size=64, crop_margin=json.loads((out / "crops.json").read_text())["crop_margin"]))
+        g = json.loads((out / "crops.json").read_text())
+        contract = ModelContract(input_size=64, crop_margin=g["crop_margin"], crop_mode=g["crop_mode"],
+                                 native_max_side=g["native_max_side"])
+        expected = crop_face(load_image(messy_folder / r["source"]), r["box"], contract)
         np.testing.assert_array_equal(crop, expected)
 
     # a run killed mid-line left a torn manifest line; a rerun skips finished photos and repairs it
