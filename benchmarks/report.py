@@ -113,7 +113,7 @@ def stage_table(docs, stage: str) -> Optional[str]:
 
 
 def detail_table(label: str, doc: dict) -> str:
-    lines = [f"| stage | model | format | backend | threads | size | min face | init ms | first ms | p50 | p90 | p99 | mean | FPS | GFLOP/s | peak RSS MB |",
+    lines = ["| stage | model | format | backend | threads | size | min face | init ms | first ms | p50 | p90 | p99 | mean | FPS | GFLOP/s | peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in doc["results"]:
         s = r.get("stats") or {}

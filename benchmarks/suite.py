@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import traceback
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from dataclasses import asdict, dataclass
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from fakeface.edge.backends import available_backends, backends_for
-from fakeface.edge.errors import FakeFaceError
 
 from .frames import FrameSet
 from .models import ModelFile

@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Optional
 import numpy as np
 
 from .classifier import Classifier, default_model_path
-from .errors import FakeFaceError, ImageError
+from .errors import FakeFaceError
 from .faces import FaceResult, ImageReport
 from .imageio import load_image
 from .mtcnn.detector import Detector, DetectorOptions

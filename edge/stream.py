@@ -15,7 +15,7 @@ from typing import Callable, Deque, Optional, Union
 import cv2
 import numpy as np
 
-from .errors import FakeFaceError, ImageError
+from .errors import FakeFaceError
 from .faces import FaceResult
 from .imageio import frame_to_rgb
 

@@ -158,7 +158,7 @@ def test_views_and_mirrored_images(detector, astronaut):
     assert len(faces) == 1
     (x, y, w, h), (x0, y0, w0, h0) = faces[0].box, detector.detect(astronaut)[0].box
     assert abs((x + w / 2) - (astronaut.shape[1] - (x0 + w0 / 2))) < 8
-    assert abs(y - y0) < 8
+    assert abs(y - y0) < 8 and abs(w - w0) < 8 and abs(h - h0) < 8  # the same face, mirrored
 
 
 @pytest.mark.parametrize("bad, words", [

@@ -7,7 +7,6 @@ small extra exports with impossible thresholds, which fail deterministically.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import numpy as np

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from fakeface.edge.errors import ImageError
 from fakeface.edge.faces import FaceResult

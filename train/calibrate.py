@@ -11,9 +11,8 @@ import datetime as _dt
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 
-from fakeface.edge.contract import load_contract, save_contract
+from fakeface.edge.contract import save_contract
 from fakeface.edge.errors import FakeFaceError
 
 from .metrics import roc_auc, threshold_for_real_acceptance

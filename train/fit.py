@@ -171,7 +171,6 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import keras
-    import tensorflow as tf
 
     crops_dir, run_dir = Path(crops_dir), Path(run_dir)
     if opts.arch not in ARCHITECTURES:

@@ -62,7 +62,6 @@ def _score_batches(score: Callable, images: np.ndarray, batch_size: int) -> np.n
 def score_folder(model_path, data_dir, split: Optional[str], cropped: bool, detector: str = "edge",
                  backend: str = "auto", batch_size: int = 64, progress: bool = True) -> tuple[ModelContract, ScoredFaces]:
     """Score every face of one split of ``data_dir`` (raw photos or `prepare` crops)."""
-    from tqdm import tqdm
 
     contract, score = open_scorer(model_path, backend)
     samples = select_split(scan_folder(data_dir, cropped=cropped), split)
