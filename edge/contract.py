@@ -163,35 +163,33 @@ def resize_square(patch: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(patch, (size, size), interpolation=interp)
 
 
-def native_window(square: np.ndarray, size: int, max_side: int) -> np.ndarray:
+def native_window(square: np.ndarray, size: int, max_side: int, context: int = 0) -> np.ndarray:
     """The centre ``size`` x ``size`` window of a square patch at its own pixel scale.
 
     A patch wider than ``max_side`` is first shrunk to ``max_side`` (area averaging), so
     a close-up phone selfie is seen at roughly the scale of the training photos; one
-    narrower than ``size`` is enlarged to ``size`` (nothing to cut a window from)."""
+    narrower than ``size`` is enlarged to ``size`` (nothing to cut a window from).
+
+    ``context`` > ``size`` (training only) returns the centre window of up to ``context``
+    pixels instead, at the same scale, from which training cuts random ``size`` windows;
+    its own centre ``size`` window is exactly the one returned without ``context`` as long
+    as ``context - size`` is even."""
     side = square.shape[0]
     if side > max_side:
         square, side = resize_square(square, max_side), max_side
     if side <= size:
         return resize_square(square, size)
-    off = (side - size) // 2
-    return square[off:off + size, off:off + size].copy()
+    window = min(side, max(size, context))
+    off = (side - window) // 2
+    return square[off:off + window, off:off + window].copy()
 
 
-def crop_face(image_rgb: np.ndarray, box: Sequence[float], contract: ModelContract) -> np.ndarray:
-    """Cut the contract's square crop around ``box`` from an RGB uint8 image.
-
-    Returns a ``(input_size, input_size, 3)`` uint8 array in the contract's colour
-    order.  Parts of the square outside the image are filled by edge replication
-    (a black border would be an easy, wrong cue).  ``crop_mode`` "resize" scales the
-    whole square, "native" keeps its centre window unscaled (:func:`native_window`).
-    Shrinking uses area averaging, enlarging bilinear interpolation; training crops are
-    made by this very function, so both sides see identical pixels.
-    """
-    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
-        raise ValueError(f"crop_face needs an HxWx3 uint8 RGB image, got {image_rgb.shape} {image_rgb.dtype}")
+def square_patch(image_rgb: np.ndarray, box: Sequence[float], margin: float) -> np.ndarray:
+    """The square around ``box`` (:func:`square_crop_box`) cut from an HxWx3 image; parts
+    outside the image are filled by edge replication (a black border would be an easy,
+    wrong cue)."""
     H, W = image_rgb.shape[:2]
-    x0, y0, side = square_crop_box(box, contract.crop_margin)
+    x0, y0, side = square_crop_box(box, margin)
     x1, y1 = x0 + side, y0 + side
     pad_l, pad_t = max(0, -x0), max(0, -y0)
     pad_r, pad_b = max(0, x1 - W), max(0, y1 - H)
@@ -200,8 +198,27 @@ def crop_face(image_rgb: np.ndarray, box: Sequence[float], contract: ModelContra
         raise ValueError(f"face box {tuple(box)} lies outside the {W}x{H} image")
     if pad_l or pad_t or pad_r or pad_b:
         patch = cv2.copyMakeBorder(patch, pad_t, pad_b, pad_l, pad_r, cv2.BORDER_REPLICATE)
+    return patch
+
+
+def crop_face(image_rgb: np.ndarray, box: Sequence[float], contract: ModelContract,
+              context: int = 0) -> np.ndarray:
+    """Cut the contract's square crop around ``box`` from an RGB uint8 image.
+
+    Returns a ``(input_size, input_size, 3)`` uint8 array in the contract's colour
+    order.  Parts of the square outside the image are filled by edge replication
+    (:func:`square_patch`).  ``crop_mode`` "resize" scales the
+    whole square, "native" keeps its centre window unscaled (:func:`native_window`).
+    Shrinking uses area averaging, enlarging bilinear interpolation; training crops are
+    made by this very function, so both sides see identical pixels.  ``context`` (native
+    mode, training only) widens the window to up to that many pixels around the same
+    centre (:func:`native_window`).
+    """
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+        raise ValueError(f"crop_face needs an HxWx3 uint8 RGB image, got {image_rgb.shape} {image_rgb.dtype}")
+    patch = square_patch(image_rgb, box, contract.crop_margin)
     if contract.crop_mode == "native":
-        crop = native_window(patch, contract.input_size, contract.native_max_side)
+        crop = native_window(patch, contract.input_size, contract.native_max_side, context)
     else:
         crop = resize_square(patch, contract.input_size)
     if contract.color_order == "BGR":

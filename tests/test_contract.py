@@ -95,3 +95,20 @@ def test_native_crop_keeps_the_photos_own_pixels():
     small = crop_face(img, (10, 10, 20, 20), c)
     resized = crop_face(img, (10, 10, 20, 20), ModelContract(input_size=32, crop_margin=0.0))
     assert np.array_equal(small, resized)
+
+
+def test_native_context_window_is_centred_on_the_crop():
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (400, 400, 3), dtype=np.uint8)
+    c = ModelContract(input_size=32, crop_margin=0.0, crop_mode="native", native_max_side=96)
+    for box in ((100, 120, 64, 64), (100, 100, 200, 200), (50, 60, 41, 41)):
+        crop = crop_face(img, box, c)
+        wide = crop_face(img, box, c, context=48)
+        side = wide.shape[0]
+        assert 32 <= side <= 48 and wide.shape == (side, side, 3)
+        off = (side - 32) // 2
+        assert np.array_equal(wide[off:off + 32, off:off + 32], crop), box
+    # same pixel scale: a 64-px square gives its centre 48 px, unscaled
+    assert np.array_equal(crop_face(img, (100, 120, 64, 64), c, context=48), img[128:176, 108:156])
+    # a square smaller than the input has no wider window: the enlarged crop itself
+    assert np.array_equal(crop_face(img, (10, 10, 20, 20), c, context=48), crop_face(img, (10, 10, 20, 20), c))

@@ -174,3 +174,57 @@ def test_int8_stem_snaps_the_folded_kernel_onto_the_int8_grid(tf):
     assert not model.get_layer("stem").trainable and not bn.trainable
     with pytest.raises(Exception, match="stem"):
         snap_stem_to_int8_grid(build_model("seed", 32))
+
+
+def test_training_windows_come_from_the_context(tf, tmp_path):
+    import cv2
+
+    from fakeface.train.augment import AugmentOptions, make_window
+    from fakeface.train.dataset import CropSet, attach_context, make_dataset
+
+    rng = np.random.default_rng(3)
+    wide = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)  # a face's 48-px context window
+    odd = rng.integers(0, 256, (41, 41, 3), dtype=np.uint8)  # a smaller face: 41 px of context
+    crops = np.stack([wide[8:40, 8:40], odd[4:36, 4:36], rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)])
+    paths = ["fake/a/1.png", "real/b/2.png", "real/b/3.png"]  # the third has no context file
+    for p, img in zip(paths[:2], (wide, odd)):
+        (tmp_path / "context" / p).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / "context" / p), img[:, :, ::-1])
+    cs = CropSet(crops, np.array([1, 0, 0], np.int32), ["fake/a", "real/b", "real/b"], paths)
+    assert attach_context(cs, tmp_path, 48, progress=False) == 2
+    assert cs.context_sides.tolist() == [48, 41, 32]
+    bigs = (wide, odd, crops[2])
+
+    def windows(window):
+        seen = [set() for _ in range(3)]
+        for x, y, _ in make_dataset(cs, 3, training=True, window=window).repeat(12):
+            for img, label in zip(x.numpy().astype(np.uint8), y.numpy()[:, 0]):
+                i = next(k for k in range(3) if _is_window_of(img, bigs[k]))
+                seen[i].add(img.tobytes())
+                assert label == cs.labels[i]
+        return [len(s) for s in seen]
+
+    # by default the centre: exactly the crop the model sees in use
+    for x, _, _ in make_dataset(cs, 3, training=True):
+        assert sorted(a.tobytes() for a in x.numpy().astype(np.uint8)) == sorted(c.tobytes() for c in crops)
+    # window_shift: windows of real neighbouring pixels, within reach of the centre
+    n = windows(make_window(32, AugmentOptions(window_shift=3)))
+    assert n[0] > 5 and n[1] > 5 and n[2] == 1
+    # scale_p: the face shrunk first (never below the crop size), so not windows of the original
+    shrunk = make_window(32, AugmentOptions(scale_p=1.0, scale_range=(0.7, 0.7)))
+    out = shrunk(tf.constant(cs.context[0]), tf.constant(48)).numpy()
+    small = cv2.resize(wide, (34, 34), interpolation=cv2.INTER_AREA)
+    assert out.shape == (32, 32, 3) and np.abs(out.astype(int) - small[1:33, 1:33]).max() <= 1
+
+
+def _is_window_of(img, big) -> bool:
+    n = img.shape[0]
+    return any(np.array_equal(img, big[y:y + n, x:x + n])
+               for y in range(big.shape[0] - n + 1) for x in range(big.shape[1] - n + 1))
+
+
+def test_scale_augment_without_context_windows_is_a_clear_error(tf, synthetic_crops, tmp_path, capsys):
+    assert _cli("train", synthetic_crops, "--out", tmp_path / "run", "--arch", "tiny", "--epochs", "1",
+                "--scale-augment", "0.25", "--quiet") == 2
+    err = capsys.readouterr().err
+    assert "--context 160" in err and "Traceback" not in err

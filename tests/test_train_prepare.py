@@ -43,7 +43,7 @@ def messy_folder(tmp_path, sample_photo):
 
 def test_prepare_is_tolerant_and_resumable(messy_folder, tmp_path, capsys):
     out = tmp_path / "crops"
-    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--input-size", "64") == 0
+    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--input-size", "64", "--context", "160") == 0
     records = {r["source"]: r for r in _manifest(out)}
     assert records["fake/gan/broken.jpg"]["status"] == "unreadable"
     assert records["fake/gan/nested/sky.png"]["status"] == "no_face"
@@ -59,6 +59,13 @@ def test_prepare_is_tolerant_and_resumable(messy_folder, tmp_path, capsys):
                                  native_max_side=g["native_max_side"])
         expected = crop_face(load_image(messy_folder / r["source"]), r["box"], contract)
         np.testing.assert_array_equal(crop, expected)
+        # --context keeps a wider window of the same face for training, centred on the crop
+        assert g["context"] == 160
+        wide = load_image(out / "context" / r["crop"])
+        side = wide.shape[0]
+        assert 64 < side <= 160
+        off = (side - 64) // 2
+        np.testing.assert_array_equal(wide[off:off + 64, off:off + 64], crop)
 
     # a run killed mid-line left a torn manifest line; a rerun skips finished photos and repairs it
     with open(out / "manifest.jsonl", "a") as f:
@@ -66,13 +73,17 @@ def test_prepare_is_tolerant_and_resumable(messy_folder, tmp_path, capsys):
     (out / "fake" / "gan").mkdir(parents=True, exist_ok=True)
     (out / "fake" / "gan" / ".x.png.abc.partial").write_bytes(b"half")
     n_before = len(_manifest_lines(out))
-    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--input-size", "64") == 0
+    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--input-size", "64", "--context", "160") == 0
     assert "3 already done, 0 processed" in capsys.readouterr().out
     assert not list(out.rglob("*.partial"))
     assert len(_manifest_lines(out)) == n_before  # nothing redone
 
     # another geometry into the same folder is refused, not mixed
     assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--input-size", "96") == 2
+    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--input-size", "64") == 2
+    # an odd context margin could not put the crop at its centre
+    assert _cli("prepare", messy_folder, tmp_path / "odd", "--quiet", "--input-size", "64", "--context", "97") == 2
+    assert "must be even" in capsys.readouterr().err
 
 
 def _manifest_lines(out: Path) -> list[dict]:

@@ -29,6 +29,11 @@ class AugmentOptions:
     blur_p: float = 0.06
     blur_sigma: tuple = (0.4, 1.2)
     color_p: float = 0.3  # small brightness/contrast changes
+    # With context windows only: the face at a smaller pixel scale (shrunk, not re-enlarged),
+    # as a farther or lower-resolution photo shows it, before the crop-sized window is cut.
+    scale_p: float = 0.0
+    scale_range: tuple = (0.6, 1.0)
+    window_shift: int = 0  # with context windows: how far from the centre a window may be cut
 
     def with_strength(self, strength: float) -> "AugmentOptions":
         """The same augmentation with the trace-destroying steps (JPEG, rescale, blur) applied
@@ -51,6 +56,36 @@ def _gaussian_blur(tf, img, sigma):
     x = tf.nn.depthwise_conv2d(x, kx, [1, 1, 1, 1], "VALID")
     x = tf.nn.depthwise_conv2d(x, ky, [1, 1, 1, 1], "VALID")
     return x[0]
+
+
+def make_window(size: int, opts: AugmentOptions = AugmentOptions()):
+    """Return ``window(canvas_uint8, side) -> size x size uint8`` for ``Dataset.map``.
+
+    The canvas holds a face's context window (train/dataset.py) in its ``side`` x ``side``
+    centre.  With probability ``scale_p`` that centre is first shrunk by a random factor
+    in ``scale_range`` (area averaging, never below ``size``); then the window is cut at
+    most ``window_shift`` pixels from the centre (0: the centre, the crop the model sees
+    in use)."""
+    import tensorflow as tf
+
+    def window(canvas, side):
+        lo = (tf.shape(canvas)[0] - side) // 2
+        region = canvas[lo:lo + side, lo:lo + side]
+        if opts.scale_p > 0:
+            def shrink():
+                f = tf.random.uniform((), *opts.scale_range)
+                new = tf.maximum(size, tf.cast(tf.round(f * tf.cast(side, tf.float32)), tf.int32))
+                small = tf.image.resize(region, (new, new), method="area")
+                return tf.cast(tf.clip_by_value(tf.round(small), 0.0, 255.0), tf.uint8)
+            region = tf.cond((tf.random.uniform(()) < opts.scale_p) & (side > size), shrink, lambda: region)
+        n = tf.shape(region)[0]
+        centre = (n - size) // 2
+        reach = tf.minimum(centre, opts.window_shift)
+        y = centre + tf.random.uniform((), -reach, reach + 1, dtype=tf.int32)
+        x = centre + tf.random.uniform((), -reach, reach + 1, dtype=tf.int32)
+        return tf.ensure_shape(region[y:y + size, x:x + size], (size, size, 3))
+
+    return window
 
 
 def make_augment(size: int, opts: AugmentOptions = AugmentOptions(), seed: int = 1):

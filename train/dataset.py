@@ -20,7 +20,7 @@ from fakeface.edge.contract import resize_square
 from fakeface.edge.errors import FakeFaceError, ImageError
 from fakeface.edge.imageio import load_image
 
-from .layout import Sample, scan_folder, select_split
+from .layout import CONTEXT_DIR, Sample, scan_folder, select_split
 
 
 @dataclass
@@ -31,6 +31,11 @@ class CropSet:
     labels: np.ndarray  # (N,) int32, 1 = fake
     sources: list  # source folder per crop, e.g. "fake/stylegan1-140k"
     paths: list  # relative paths
+    # Optional wider windows of the same faces at the same scale (prepare's context/), each
+    # centred in a (C, C) canvas, and how many pixels of it are real: training cuts a random
+    # crop-sized window from the real part instead of always the centre one.
+    context: Optional[np.ndarray] = None  # (N, C, C, 3) uint8
+    context_sides: Optional[np.ndarray] = None  # (N,) int32
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -94,6 +99,39 @@ def load_split(crops_dir, split: str, size: Optional[int] = None, progress: bool
     return load_crops(samples, size=size, progress=progress)
 
 
+def attach_context(cs: CropSet, crops_dir: str | os.PathLike, context: int, progress: bool = True) -> int:
+    """Load ``crops_dir/context/<crop>`` for every crop of ``cs`` into ``cs.context``.
+
+    A missing or unreadable context file, or one of the wrong size, falls back to the crop
+    itself (nothing to move then).  Returns how many crops had a usable context window."""
+    from tqdm import tqdm
+
+    size = int(cs.images.shape[1])
+    canvas = np.zeros((len(cs), context, context, 3), np.uint8)
+    sides = np.full(len(cs), size, np.int32)
+    root = Path(crops_dir) / CONTEXT_DIR
+
+    def read(i: int) -> bool:
+        try:
+            img = load_image(root / cs.paths[i])
+        except ImageError:
+            img = None
+        side = img.shape[0] if img is not None else 0
+        ok = img is not None and img.shape[1] == side and size <= side <= context
+        if not ok:
+            img, side = cs.images[i], size
+        off = (context - side) // 2
+        canvas[i, off:off + side, off:off + side] = img
+        sides[i] = side
+        return ok
+
+    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+        found = sum(tqdm(pool.map(read, range(len(cs))), total=len(cs), desc="load context", unit="crop",
+                         disable=not progress, leave=False))
+    cs.context, cs.context_sides = canvas, sides
+    return int(found)
+
+
 def class_weights(labels: np.ndarray) -> dict:
     """Weights that make real and fake count equally (the metric we report is balanced)."""
     n = len(labels)
@@ -127,13 +165,25 @@ def sample_weights(cs: CropSet, balance: str = "class") -> np.ndarray:
 
 
 def make_dataset(cs: CropSet, batch_size: int, training: bool, augment=None, seed: int = 1,
-                 balance: str = "class"):
-    """A tf.data pipeline of (float32 pixels 0..255, float32 label[, weight]) batches."""
+                 balance: str = "class", window=None):
+    """A tf.data pipeline of (float32 pixels 0..255, float32 label[, weight]) batches.
+
+    In training, crops with context windows (:func:`attach_context`) are cut anew every
+    epoch by ``window(canvas, side)`` (default: the centre, unscaled: the crop itself)."""
     import tensorflow as tf
 
+    from .augment import AugmentOptions, make_window
+
     w = sample_weights(cs, balance)
-    ds = tf.data.Dataset.from_tensor_slices((cs.images, cs.labels.astype(np.float32)[:, None], w))
-    if training:
+    y = cs.labels.astype(np.float32)[:, None]
+    if training and cs.context is not None:
+        cut = window or make_window(int(cs.images.shape[1]), AugmentOptions(scale_p=0.0, window_shift=0))
+        ds = tf.data.Dataset.from_tensor_slices((cs.context, cs.context_sides, y, w))
+        ds = ds.shuffle(len(cs), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.map(lambda c, s, y_, wt: (cut(c, s), y_, wt), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((cs.images, y, w))
+    if training and cs.context is None:
         ds = ds.shuffle(len(cs), seed=seed, reshuffle_each_iteration=True)
     if training and augment is not None:
         ds = ds.map(lambda x, y, wt: (*augment(x, y), wt), num_parallel_calls=tf.data.AUTOTUNE)

@@ -24,8 +24,8 @@ from fakeface.edge.contract import ModelContract, file_sha256, save_contract
 from fakeface.edge.errors import FakeFaceError
 
 from .architectures import ARCHITECTURES, build_model, count_macs
-from .augment import AugmentOptions, make_augment
-from .dataset import load_split, make_dataset, read_geometry
+from .augment import AugmentOptions, make_augment, make_window
+from .dataset import attach_context, load_split, make_dataset, read_geometry
 from .int8_stem import freeze_stem, snap_stem_to_int8_grid
 from .metrics import classification_report, roc_auc, threshold_for_real_acceptance
 from .plots import plot_confusion, plot_history, plot_roc
@@ -196,6 +196,19 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     if opts.verbose:
         print(f"train: {len(train_cs)} train / {len(val_cs)} val / {len(test_cs)} test crops of {size} px"
               + (f"; {len(bad) + len(bad_val) + len(bad_test)} unreadable skipped" if bad or bad_val or bad_test else ""))
+    a = opts.augment_options
+    # prepare's wider windows (--context) are only read when something cuts from them
+    wants_context = opts.augment and (a.scale_p > 0 or a.window_shift > 0)
+    context = int(geometry.get("context", 0)) if wants_context else 0
+    if wants_context and context <= size:
+        raise FakeFaceError(f"{crops_dir}: --scale-augment needs the wider face windows of "
+                            "'fakeface prepare --context 160'; these crops were cut without them")
+    if context > size:
+        found = attach_context(train_cs, crops_dir, context, progress=opts.verbose)
+        if opts.verbose:
+            print(f"train: {found} of {len(train_cs)} crops have a {context} px context window: "
+                  f"{a.scale_p:.0%} are shrunk {a.scale_range[0]:g}-{a.scale_range[1]:g}x before their {size} px "
+                  f"window is cut, at most {a.window_shift} px from the centre")
 
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = run_dir / "checkpoint"
@@ -205,7 +218,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     initial_epoch = 0
     augment = make_augment(size, opts.augment_options, opts.seed) if opts.augment else None
     train_ds = make_dataset(train_cs, batch, training=True, augment=augment, seed=opts.seed,
-                            balance=opts.balance)
+                            balance=opts.balance, window=make_window(size, opts.augment_options))
     val_ds = make_dataset(val_cs, 128, training=False) if len(val_cs) else None
     steps = opts.steps_per_epoch or int(np.ceil(len(train_cs) / batch))
     if opts.steps_per_epoch:
@@ -294,7 +307,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "macs": int(macs), "input_size": size, "crop_margin": margin,
         "crop_mode": contract.crop_mode, "epochs": epochs,
         "epochs_run": len(history.get("loss", [])), "batch_size": batch, "learning_rate": lr,
-        "balance": opts.balance,
+        "balance": opts.balance, "context": context if context > size else 0,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,

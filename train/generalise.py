@@ -31,7 +31,7 @@ from fakeface.edge.errors import FakeFaceError
 
 from .dataset import CropSet, load_crops
 from .fit import TWIN_PAIRS
-from .layout import Sample, scan_folder, select_split
+from .layout import CONTEXT_DIR, Sample, scan_folder, select_split
 from .metrics import roc_auc, threshold_for_real_acceptance
 from .perturb import PERTURBATIONS
 from .scoring import _score_batches, open_scorer
@@ -322,6 +322,7 @@ class LeaveOneOutOptions:
     # the weights; 250 steps of 32 gave an in-distribution AUC of 0.63, 500 of 16 about 0.9).
     batch_size: Optional[int] = 32
     balance: str = "source"
+    scale_augment: float = 0.0  # train --scale-augment (needs crops prepared with --context)
     seed: int = 1
     threshold: Optional[float] = None  # None: calibrate each fold like the shipped model
     target_real_acceptance: float = 0.95
@@ -363,7 +364,7 @@ class LeaveOneOutReport:
     def to_markdown(self) -> str:
         o = self.options
         head = (f"Leave one fake source out: {self.crops}; per fold arch {o['arch']}, {o['epochs']} epochs, "
-                f"batch {o['batch_size'] or 'of the recipe'}, at most {o['limit'] or 'all'} training crops (a SHORT schedule: numbers are lower than a full "
+                f"batch {o['batch_size'] or 'of the recipe'}, scale augmentation {o.get('scale_augment', 0.0):g}, at most {o['limit'] or 'all'} training crops (a SHORT schedule: numbers are lower than a full "
                 f"training's), threshold: "
                 + (f"--threshold {o['threshold']}" if o["threshold"] is not None else
                    f"calibrated per fold at {o['target_real_acceptance']} real acceptance on the fold's validation reals")
@@ -389,15 +390,17 @@ def _write_view(crops_dir: Path, view: Path, samples: list[Sample]) -> None:
     if view.exists():
         shutil.rmtree(view)
     for s in samples:
-        target = view / s.rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(s.path.resolve(), target)
+        for source, target in ((s.path, view / s.rel), (crops_dir / CONTEXT_DIR / s.rel, view / CONTEXT_DIR / s.rel)):
+            if source.is_file():  # the context windows too, where prepare kept them
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(source.resolve(), target)
     if (crops_dir / "crops.json").is_file():
         shutil.copyfile(crops_dir / "crops.json", view / "crops.json")
 
 
 def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str, real: Optional[str],
               opts: LeaveOneOutOptions) -> FoldResult:
+    from .augment import AugmentOptions
     from .calibrate import calibrate_model
     from .fit import TrainOptions, train_run
 
@@ -408,7 +411,8 @@ def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str,
     try:
         result = train_run(view, fold_dir / "run", TrainOptions(
             arch=opts.arch, epochs=opts.epochs, batch_size=opts.batch_size, seed=opts.seed, limit=opts.limit,
-            balance=opts.balance, steps_per_epoch=opts.steps_per_epoch, verbose=opts.verbose))
+            balance=opts.balance, steps_per_epoch=opts.steps_per_epoch, verbose=opts.verbose,
+            augment_options=AugmentOptions(scale_p=opts.scale_augment)))
         model = result.model_path
         if opts.threshold is None:
             cal = calibrate_model(model, view, opts.target_real_acceptance, cropped=True, split="val",

@@ -22,6 +22,8 @@ SPLITS = ("train", "val", "test")
 CROP_SUFFIX = ".png"
 # A photo with several faces under `--faces all` gives x.jpg.png, x.jpg.face1.png, ...
 _FACE_TAG = re.compile(r"\.face\d+$")
+# Beside real/ and fake/, prepare's wider training windows of the same crops (same names).
+CONTEXT_DIR = "context"
 
 
 def split_of(key: str) -> str:

@@ -33,7 +33,7 @@ from fakeface.edge.errors import FakeFaceError, ImageError
 from fakeface.edge.imageio import load_image
 
 from .detectors import DEFAULT_MIN_FACE, make_detector
-from .layout import crop_relpath, scan_folder
+from .layout import CONTEXT_DIR, crop_relpath, scan_folder
 
 MANIFEST = "manifest.jsonl"
 GEOMETRY = "crops.json"  # the crop geometry of a crop folder; `train` copies it into the model contract
@@ -42,8 +42,14 @@ DEFAULT_INPUT_SIZE = 96
 DEFAULT_CROP_MARGIN = 0.15  # the shipped model's geometry (edge/models/*.json)
 DEFAULT_CROP_MODE = "native"  # the shipped model reads native-scale crops (train/README.md)
 DEFAULT_NATIVE_MAX_SIDE = 288
-GEOMETRY_KEYS = ("input_size", "crop_margin", "crop_mode", "native_max_side", "faces")
-OLD_GEOMETRY = {"crop_mode": "resize", "native_max_side": DEFAULT_NATIVE_MAX_SIDE}  # crops.json before crop_mode
+# `--context PX` (native mode) also keeps a wider window of every face at the same pixel
+# scale (OUT/context/<crop name>), which `train --scale-augment` shrinks before cutting the
+# crop-sized window, so the model sees faces at smaller pixel scales than its photos'.
+# Off by default: it doubles the folder's size and the shipped recipe does not use it.
+DEFAULT_CONTEXT = 0
+GEOMETRY_KEYS = ("input_size", "crop_margin", "crop_mode", "native_max_side", "faces", "context")
+# What a crops.json written before a key existed meant by its absence.
+OLD_GEOMETRY = {"crop_mode": "resize", "native_max_side": DEFAULT_NATIVE_MAX_SIDE, "context": 0}
 CHUNK = 16  # photos per worker task
 
 
@@ -53,6 +59,7 @@ class PrepareOptions:
     crop_margin: float = DEFAULT_CROP_MARGIN
     crop_mode: str = DEFAULT_CROP_MODE
     native_max_side: int = DEFAULT_NATIVE_MAX_SIDE
+    context: int = DEFAULT_CONTEXT  # native mode: also keep this wide a window for training (0: no)
     faces: str = "best"  # "best": highest-scoring face only; "all": every face
     detector: str = "edge"
     min_face_size: int = DEFAULT_MIN_FACE
@@ -63,9 +70,13 @@ class PrepareOptions:
         return ModelContract(input_size=self.input_size, crop_margin=self.crop_margin, crop_mode=self.crop_mode,
                              native_max_side=self.native_max_side)
 
+    def context_size(self) -> int:
+        """The wider training window actually kept: only in native mode, only if wider."""
+        return self.context if self.crop_mode == "native" and self.context > self.input_size else 0
+
     def geometry(self) -> dict:
         return {"input_size": self.input_size, "crop_margin": self.crop_margin, "crop_mode": self.crop_mode,
-                "native_max_side": self.native_max_side, "faces": self.faces,
+                "native_max_side": self.native_max_side, "context": self.context_size(), "faces": self.faces,
                 "detector": self.detector, "min_face_size": self.min_face_size}
 
 
@@ -151,13 +162,17 @@ def _crop_records(rel: str, rgb: np.ndarray, faces: list, out_root: str) -> list
     contract = opts.contract()
     chosen = faces if opts.faces == "all" else faces[:1]
     records = []
+    context = opts.context_size()
     for i, face in enumerate(chosen):
-        crop = crop_face(rgb, face["box"], contract)
-        ok, png = cv2.imencode(".png", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
-        if not ok:
-            return [{"source": rel, "status": "unreadable", "reason": f"{rel}: PNG encoding failed"}]
         crop_rel = crop_relpath(rel, i)
-        write_bytes_atomic(Path(out_root) / crop_rel, png.tobytes())
+        # The wider window first: a crop on disk always has its context beside it.
+        cuts = [(Path(out_root) / CONTEXT_DIR / crop_rel, crop_face(rgb, face["box"], contract, context))] if context else []
+        cuts.append((Path(out_root) / crop_rel, crop_face(rgb, face["box"], contract)))
+        for path, pixels in cuts:
+            ok, png = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+            if not ok:
+                return [{"source": rel, "status": "unreadable", "reason": f"{rel}: PNG encoding failed"}]
+            write_bytes_atomic(path, png.tobytes())
         records.append({"source": rel, "status": "ok", "crop": crop_rel, "face": i,
                         "box": [round(float(v), 2) for v in face["box"]], "score": round(float(face["score"]), 5),
                         "landmarks": [[round(float(x), 2), round(float(y), 2)] for x, y in face["landmarks"]],
@@ -255,6 +270,9 @@ def prepare_folder(src: str | os.PathLike, out: str | os.PathLike, options: Prep
         raise FakeFaceError(f"--faces must be best or all, not {options.faces!r}")
     if options.crop_mode == "native" and options.native_max_side < options.input_size:
         raise FakeFaceError(f"--native-max-side {options.native_max_side} is smaller than --input-size {options.input_size}")
+    if options.context_size() and (options.context - options.input_size) % 2:
+        raise FakeFaceError(f"--context {options.context} minus --input-size {options.input_size} must be even "
+                            "(so the context's centre window is exactly the crop)")
     samples = scan_folder(src)
     out.mkdir(parents=True, exist_ok=True)
     _check_geometry(out, options)
