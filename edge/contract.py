@@ -171,7 +171,7 @@ def native_window(square: np.ndarray, size: int, max_side: int, context: int = 0
     narrower than ``size`` is enlarged to ``size`` (nothing to cut a window from).
 
     ``context`` > ``size`` (training only) returns the centre window of up to ``context``
-    pixels instead, at the same scale, from which training cuts random ``size`` windows;
+    pixels instead, at the same scale, from which training cuts its ``size`` windows;
     its own centre ``size`` window is exactly the one returned without ``context`` as long
     as ``context - size`` is even."""
     side = square.shape[0]

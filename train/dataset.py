@@ -32,8 +32,8 @@ class CropSet:
     sources: list  # source folder per crop, e.g. "fake/stylegan1-140k"
     paths: list  # relative paths
     # Optional wider windows of the same faces at the same scale (prepare's context/), each
-    # centred in a (C, C) canvas, and how many pixels of it are real: training cuts a random
-    # crop-sized window from the real part instead of always the centre one.
+    # centred in a (C, C) canvas, and how many pixels of it are real: training cuts its
+    # crop-sized window from the real part anew every epoch (augment.make_window).
     context: Optional[np.ndarray] = None  # (N, C, C, 3) uint8
     context_sides: Optional[np.ndarray] = None  # (N,) int32
 
@@ -176,15 +176,16 @@ def make_dataset(cs: CropSet, batch_size: int, training: bool, augment=None, see
 
     w = sample_weights(cs, balance)
     y = cs.labels.astype(np.float32)[:, None]
-    if training and cs.context is not None:
-        cut = window or make_window(int(cs.images.shape[1]), AugmentOptions(scale_p=0.0, window_shift=0))
+    windows = training and cs.context is not None
+    if windows:
         ds = tf.data.Dataset.from_tensor_slices((cs.context, cs.context_sides, y, w))
-        ds = ds.shuffle(len(cs), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.map(lambda c, s, y_, wt: (cut(c, s), y_, wt), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = tf.data.Dataset.from_tensor_slices((cs.images, y, w))
-    if training and cs.context is None:
+    if training:
         ds = ds.shuffle(len(cs), seed=seed, reshuffle_each_iteration=True)
+    if windows:
+        cut = window or make_window(int(cs.images.shape[1]), AugmentOptions(scale_p=0.0, window_shift=0))
+        ds = ds.map(lambda c, s, y_, wt: (cut(c, s), y_, wt), num_parallel_calls=tf.data.AUTOTUNE)
     if training and augment is not None:
         ds = ds.map(lambda x, y, wt: (*augment(x, y), wt), num_parallel_calls=tf.data.AUTOTUNE)
     else:
