@@ -11,7 +11,6 @@ import datetime as _dt
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-
 from fakeface.edge.contract import save_contract
 from fakeface.edge.errors import FakeFaceError
 

@@ -172,7 +172,7 @@ def make_dataset(cs: CropSet, batch_size: int, training: bool, augment=None, see
     epoch by ``window(canvas, side)`` (default: the centre, unscaled: the crop itself)."""
     import tensorflow as tf
 
-    from .augment import AugmentOptions, make_window
+    from .augment import make_window
 
     w = sample_weights(cs, balance)
     y = cs.labels.astype(np.float32)[:, None]
@@ -184,7 +184,7 @@ def make_dataset(cs: CropSet, batch_size: int, training: bool, augment=None, see
     if training:
         ds = ds.shuffle(len(cs), seed=seed, reshuffle_each_iteration=True)
     if windows:
-        cut = window or make_window(int(cs.images.shape[1]), AugmentOptions(scale_p=0.0, window_shift=0))
+        cut = window or make_window(int(cs.images.shape[1]))
         ds = ds.map(lambda c, s, y_, wt: (cut(c, s), y_, wt), num_parallel_calls=tf.data.AUTOTUNE)
     if training and augment is not None:
         ds = ds.map(lambda x, y, wt: (*augment(x, y), wt), num_parallel_calls=tf.data.AUTOTUNE)

@@ -203,7 +203,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     if wants_context and context <= size:
         raise FakeFaceError(f"{crops_dir}: --scale-augment needs the wider face windows of "
                             "'fakeface prepare --context 160'; these crops were cut without them")
-    if context > size:
+    if context:
         found = attach_context(train_cs, crops_dir, context, progress=opts.verbose)
         if opts.verbose:
             print(f"train: {found} of {len(train_cs)} crops have a {context} px context window: "
@@ -307,7 +307,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "macs": int(macs), "input_size": size, "crop_margin": margin,
         "crop_mode": contract.crop_mode, "epochs": epochs,
         "epochs_run": len(history.get("loss", [])), "batch_size": batch, "learning_rate": lr,
-        "balance": opts.balance, "context": context if context > size else 0,
+        "balance": opts.balance, "context": context,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,

@@ -165,9 +165,16 @@ def _crop_records(rel: str, rgb: np.ndarray, faces: list, out_root: str) -> list
     context = opts.context_size()
     for i, face in enumerate(chosen):
         crop_rel = crop_relpath(rel, i)
-        # The wider window first: a crop on disk always has its context beside it.
-        cuts = [(Path(out_root) / CONTEXT_DIR / crop_rel, crop_face(rgb, face["box"], contract, context))] if context else []
-        cuts.append((Path(out_root) / crop_rel, crop_face(rgb, face["box"], contract)))
+        if context:
+            # The crop is the wider window's centre (context - input_size is even), so the
+            # square is cut and shrunk once.  The window is written first: a crop on disk
+            # always has its context beside it.
+            wide = crop_face(rgb, face["box"], contract, context)
+            off = (wide.shape[0] - opts.input_size) // 2
+            crop = np.ascontiguousarray(wide[off:off + opts.input_size, off:off + opts.input_size])
+            cuts = [(Path(out_root) / CONTEXT_DIR / crop_rel, wide), (Path(out_root) / crop_rel, crop)]
+        else:
+            cuts = [(Path(out_root) / crop_rel, crop_face(rgb, face["box"], contract))]
         for path, pixels in cuts:
             ok, png = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
             if not ok:
