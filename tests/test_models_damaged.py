@@ -93,8 +93,9 @@ def test_legacy_tflite_runtime_is_explained_or_agrees(tmp_path, sample_photo):
         assert np.allclose(legacy.predict_crops(crops), reference.predict_crops(crops), atol=1e-5)
     else:
         # The legacy env has no litert: compare with the ONNX export of the same Keras model.
-        # The shipped TFLite file is full-int8 (within 0.08 of Keras on the test split,
-        # parity.md), so they are close but not equal; on the real face they must agree.
+        # The shipped TFLite file is whichever of int8 / fp16 passed the export gate (int8 was
+        # within 0.09 of Keras on the test split, parity.md), so they are close but not
+        # always equal; on the real face they must agree.
         reference = Classifier(default_model_path("onnxruntime"), backend="onnxruntime")
         a, b = legacy.predict_crops(crops), reference.predict_crops(crops)
         assert np.allclose(a, b, atol=0.15)
