@@ -13,7 +13,7 @@ PYTEST_FLAGS ?= -q -ra
 
 .PHONY: demo test test-edge test-legacy test-full test-arm64 default-model clean
 
-# Reproduce the shipped default classifier from the face data (about 45 min on 2 cores):
+# Reproduce the shipped default classifier from the face data (40 min measured on 2 cores):
 # native-scale crops with 160-px context windows -> train 30 epochs, a quarter of the faces
 # shrunk 0.6-1x from their window (--scale-augment) -> snap the stem to the int8 grid and fine-tune 2 epochs
 # -> calibrate the threshold (95 % of validation reals accepted) -> export with the parity gate
