@@ -65,7 +65,29 @@ def test_classification_report_counts():
     rep = classification_report([0, 0, 1, 1], [0.1, 0.7, 0.8, 0.2], 0.5, ["r", "r", "f", "f"])
     assert rep.confusion == [[1, 1], [1, 1]]
     assert rep.balanced_accuracy == 0.5 and rep.per_source["r"].accuracy == 0.5
-    assert "| r | 2 | 0.5000 |" in rep.markdown_table()
+    assert "| r | 2 | 0.5000 [0.0945, 0.9055] |" in rep.markdown_table()  # Wilson, z = 1.96
+
+
+def test_intervals_cover_the_estimate_and_shrink_with_more_faces():
+    from fakeface.train.metrics import _normal_quantile, auc_interval, rate_interval, roc_auc
+
+    assert _normal_quantile(0.975) == pytest.approx(1.959964, abs=1e-5)
+    assert rate_interval(0, 20)[0] == 0.0 and rate_interval(20, 20)[1] == 1.0
+    lo, hi = rate_interval(30, 88)
+    assert lo < 30 / 88 < hi
+    assert rate_interval(58, 88) == pytest.approx(tuple(1 - v for v in reversed((lo, hi))))  # symmetric
+    assert rate_interval(300, 880)[1] - rate_interval(300, 880)[0] < (hi - lo) / 2.5
+    rng = np.random.default_rng(0)
+    widths = []
+    for n in (80, 800):
+        y = np.r_[np.ones(n), np.zeros(n)]
+        p = np.r_[rng.normal(1, 1, n), rng.normal(0, 1, n)]
+        a, b = auc_interval(y, p)
+        assert a < roc_auc(y, p) < b
+        widths.append(b - a)
+    assert widths[1] < widths[0] / 2  # ~1/sqrt(n)
+    assert auc_interval(y, p) == auc_interval(y, p)  # seeded: the same report twice
+    assert all(np.isnan(auc_interval([1, 1], [0.2, 0.3])))
 
 
 def test_source_balance_gives_every_source_of_a_class_the_same_weight():

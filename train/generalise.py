@@ -32,21 +32,11 @@ from fakeface.edge.errors import FakeFaceError
 from .dataset import CropSet, load_crops
 from .fit import TWIN_PAIRS
 from .layout import CONTEXT_DIR, Sample, scan_folder, select_split
-from .metrics import roc_auc, threshold_for_real_acceptance
+from .metrics import auc_interval, format_interval, json_safe, rate_interval, roc_auc, threshold_for_real_acceptance
 from .perturb import PERTURBATIONS
 from .scoring import _score_batches, open_scorer
 
 TWIN_REAL_ACCEPTANCE = 0.95  # the follow-up's operating point for the twins
-
-
-def _nan_to_none(d):
-    if isinstance(d, dict):
-        return {k: _nan_to_none(v) for k, v in d.items()}
-    if isinstance(d, list):
-        return [_nan_to_none(v) for v in d]
-    if isinstance(d, float) and not np.isfinite(d):
-        return None
-    return d
 
 
 def _f(v, digits=3) -> str:
@@ -121,6 +111,8 @@ class ComparisonRow:
     threshold_095: float  # accepts 95% of these reals on the calibration split
     fakes_caught_095: float
     reals_accepted_095: float
+    auc_ci: Optional[tuple] = None  # 95 % bootstrap interval
+    fakes_caught_095_ci: Optional[tuple] = None  # 95 % Wilson interval
 
 
 @dataclass
@@ -133,18 +125,20 @@ class TwinsReport:
     rows: list
 
     def to_json(self) -> dict:
-        return _nan_to_none({k: v for k, v in asdict(self).items()})
+        return json_safe({k: v for k, v in asdict(self).items()})
 
     def to_markdown(self) -> str:
         head = (f"Twins vs style-separable sources: {self.model} on {self.crops}, split {self.split}.  "
                 f"Accuracy and 'caught' at the model threshold {self.threshold:.4g}; '@95' = threshold that "
-                f"accepts 95% of the same reals on the {self.calibration_split} split, applied to {self.split}.\n\n")
+                f"accepts 95% of the same reals on the {self.calibration_split} split, applied to {self.split}.  "
+                f"[brackets]: 95 % intervals (AUC: bootstrap; caught: Wilson), wide for the small twins.\n\n")
         rows = ["| kind | fake source | vs reals | n fake | n real | AUC | accuracy | balanced | caught | "
                 "caught @95 | reals accepted @95 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in self.rows:
-            rows.append(f"| {r.kind} | {r.fake} | {r.reals} | {r.n_fake} | {r.n_real} | {_f(r.auc)} | "
-                        f"{_f(r.accuracy)} | {_f(r.balanced_accuracy)} | {_f(r.fakes_caught)} | "
-                        f"{_f(r.fakes_caught_095)} | {_f(r.reals_accepted_095)} |")
+            rows.append(f"| {r.kind} | {r.fake} | {r.reals} | {r.n_fake} | {r.n_real} | "
+                        f"{format_interval(r.auc, r.auc_ci)} | {_f(r.accuracy)} | {_f(r.balanced_accuracy)} | "
+                        f"{_f(r.fakes_caught)} | {format_interval(r.fakes_caught_095, r.fakes_caught_095_ci)} | "
+                        f"{_f(r.reals_accepted_095)} |")
         return head + "\n".join(rows)
 
 
@@ -185,13 +179,25 @@ def twins_report(model_path, crops_dir, split: str = "test", threshold: Optional
         caught, accepted = _rates(y[m], p[m], t_model)
         caught95, accepted95 = _rates(y[m], p[m], t95) if np.isfinite(t95) else (float("nan"), float("nan"))
         pred = p[m] >= t_model
+        n_fake = int((y[m] == 1).sum())
+        caught95_ci = (rate_interval(int(round(caught95 * n_fake)), n_fake) if np.isfinite(caught95) else None)
         rows.append(ComparisonRow(
-            kind=kind, fake=fake, reals=reals, n_fake=int((y[m] == 1).sum()), n_real=int((y[m] == 0).sum()),
+            kind=kind, fake=fake, reals=reals, n_fake=n_fake, n_real=int((y[m] == 0).sum()),
             auc=roc_auc(y[m], p[m]), accuracy=float((pred == (y[m] == 1)).mean()),
             balanced_accuracy=float(np.nanmean([caught, accepted])), fakes_caught=caught,
-            threshold_095=t95, fakes_caught_095=caught95, reals_accepted_095=accepted95))
+            threshold_095=t95, fakes_caught_095=caught95, reals_accepted_095=accepted95,
+            auc_ci=auc_interval(y[m], p[m]), fakes_caught_095_ci=caught95_ci))
     return TwinsReport(model=str(model_path), crops=str(crops_dir), split=split, threshold=t_model,
                        calibration_split=cal_split, rows=rows)
+
+
+def _error_bars(values, intervals) -> np.ndarray:
+    """matplotlib's (2, N) yerr from values and 95 % intervals; 0 where there is none."""
+    err = np.zeros((2, len(values)))
+    for i, (v, ci) in enumerate(zip(values, intervals)):
+        if ci and v is not None and np.isfinite(v) and all(c is not None and np.isfinite(c) for c in ci):
+            err[:, i] = [max(0.0, v - ci[0]), max(0.0, ci[1] - v)]
+    return err
 
 
 def plot_twins(report: TwinsReport, path) -> Path:
@@ -201,8 +207,10 @@ def plot_twins(report: TwinsReport, path) -> Path:
     rows = report.rows
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(rows)), 4.2))
     x = np.arange(len(rows))
-    ax.bar(x - 0.2, [r.auc for r in rows], 0.4, label="ROC AUC")
-    ax.bar(x + 0.2, [r.fakes_caught_095 for r in rows], 0.4, label="fakes caught @ 95% reals accepted")
+    ax.bar(x - 0.2, [r.auc for r in rows], 0.4, label="ROC AUC", yerr=_error_bars([r.auc for r in rows],
+           [r.auc_ci for r in rows]), capsize=3)
+    ax.bar(x + 0.2, [r.fakes_caught_095 for r in rows], 0.4, label="fakes caught @ 95% reals accepted",
+           yerr=_error_bars([r.fakes_caught_095 for r in rows], [r.fakes_caught_095_ci for r in rows]), capsize=3)
     ax.axhline(0.5, color="grey", ls=":", lw=1)
     ax.set_xticks(x, [f"{r.kind}\n{r.fake.split('/')[-1]}\nvs {r.reals.split('/')[-1]}" for r in rows], fontsize=7)
     ax.set_ylim(0, 1.05)
@@ -238,7 +246,7 @@ class PerturbReport:
     rows: list
 
     def to_json(self) -> dict:
-        return _nan_to_none(asdict(self))
+        return json_safe(asdict(self))
 
     def to_markdown(self) -> str:
         head = (f"Perturbations: {self.model} on {self.crops}, split {self.split} ({self.n_real} real, "
@@ -348,6 +356,7 @@ class FoldResult:
     train_crops: int
     train_seconds: float
     seconds: float
+    auc_ci: Optional[tuple] = None  # 95 % bootstrap interval of ``auc``
 
 
 @dataclass
@@ -359,7 +368,7 @@ class LeaveOneOutReport:
     seconds: float
 
     def to_json(self) -> dict:
-        return _nan_to_none(asdict(self))
+        return json_safe(asdict(self))
 
     def to_markdown(self) -> str:
         o = self.options
@@ -375,7 +384,7 @@ class LeaveOneOutReport:
                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for f in self.folds:
             rows.append(f"| {f.held_out_fake} | {f.held_out_real or '–'} | {f.reals_compared} | {f.n_fake} | "
-                        f"{f.n_real} | {_f(f.auc)} | {_f(f.auc_vs_all_unseen_reals)} | {_f(f.fakes_caught)} | "
+                        f"{f.n_real} | {format_interval(f.auc, f.auc_ci)} | {_f(f.auc_vs_all_unseen_reals)} | {_f(f.fakes_caught)} | "
                         f"{_f(f.reals_accepted)} | {f.threshold:.4g} | {_f(f.in_distribution_test_auc)} | "
                         f"{f.train_seconds:.0f} |")
         return head + "\n".join(rows)
@@ -439,7 +448,8 @@ def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str,
         held_out_fake=fake, held_out_real=real,
         reals_compared=f"{real} (test+val, held out)" if real else "all test reals (none held out)",
         n_fake=int(len(p_fake)), n_real=int(len(p_real)),
-        auc=roc_auc(y, np.r_[p_fake, p_real]), auc_vs_all_unseen_reals=roc_auc(y_all, np.r_[p_fake, p_r, p_twin]),
+        auc=roc_auc(y, np.r_[p_fake, p_real]), auc_ci=auc_interval(y, np.r_[p_fake, p_real]),
+        auc_vs_all_unseen_reals=roc_auc(y_all, np.r_[p_fake, p_r, p_twin]),
         threshold=float(threshold), threshold_source=t_source,
         fakes_caught=float((p_fake >= threshold).mean()) if len(p_fake) else float("nan"),
         reals_accepted=float((p_real < threshold).mean()) if len(p_real) else float("nan"),
@@ -481,7 +491,7 @@ def leave_one_out(crops_dir, out_dir, opts: LeaveOneOutOptions) -> LeaveOneOutRe
             print(f"leave-one-out: fold {i + 1}/{len(fakes)}: without {fake}"
                   + (f" and its twin {real}" if real else " (no real twin: no real source held out)"), flush=True)
         fold = _run_fold(crops_dir, fold_dir, samples, fake, real, opts)
-        write_text_atomic(done, json.dumps(_nan_to_none({"options": options, "result": asdict(fold)}), indent=2) + "\n")
+        write_text_atomic(done, json.dumps(json_safe({"options": options, "result": asdict(fold)}), indent=2) + "\n")
         if opts.verbose:
             print(f"leave-one-out: {fake}: AUC {_f(fold.auc)}, caught {_f(fold.fakes_caught)}, "
                   f"reals accepted {_f(fold.reals_accepted)} ({fold.seconds:.0f} s)", flush=True)
@@ -503,7 +513,8 @@ def plot_leave_one_out(report: LeaveOneOutReport, path) -> Path:
               ("fakes caught", [f.fakes_caught for f in folds]),
               ("reals accepted", [f.reals_accepted for f in folds])]
     for k, (label, vals) in enumerate(series):
-        ax.bar(x + (k - 1.5) * w, vals, w, label=label)
+        yerr = _error_bars(vals, [f.auc_ci for f in folds]) if k == 0 else None
+        ax.bar(x + (k - 1.5) * w, vals, w, label=label, yerr=yerr, capsize=3)
     ax.axhline(0.5, color="grey", ls=":", lw=1)
     ax.set_xticks(x, [f.held_out_fake.split("/")[-1] + (f"\n(+ {f.held_out_real.split('/')[-1]})"
                                                          if f.held_out_real else "") for f in folds], fontsize=8)

@@ -54,6 +54,66 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(u / (n_pos * n_neg))
 
 
+def auc_interval(labels: np.ndarray, scores: np.ndarray, level: float = 0.95, rounds: int = 1000,
+                 seed: int = 0) -> tuple[float, float]:
+    """A bootstrap confidence interval for :func:`roc_auc` (percentile method).
+
+    Fakes and reals are resampled separately, so every round keeps the class sizes; with the
+    ~90 faces of a small source the interval is several points wide, which is what a reader
+    comparing two models on it needs to know.  (NaN, NaN) if a class is empty."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, np.float64)
+    fake, real = scores[labels], np.sort(scores[~labels])
+    if len(fake) == 0 or len(real) == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    aucs = np.empty(rounds)
+    for i in range(rounds):
+        f = fake[rng.integers(0, len(fake), len(fake))]
+        r = np.sort(real[rng.integers(0, len(real), len(real))])
+        below = np.searchsorted(r, f, side="left")  # reals scored lower than each fake
+        ties = np.searchsorted(r, f, side="right") - below
+        aucs[i] = (below + 0.5 * ties).sum() / (len(f) * len(r))
+    tail = (1.0 - level) / 2.0 * 100
+    lo, hi = np.percentile(aucs, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def rate_interval(hits: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion such as an accuracy or a catch rate (exact at
+    0 and n, unlike the normal approximation); (NaN, NaN) when n is 0."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    z = _normal_quantile(0.5 + level / 2.0)
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    lo = 0.0 if hits == 0 else max(0.0, centre - half)
+    hi = 1.0 if hits == n else min(1.0, centre + half)
+    return float(lo), float(hi)
+
+
+def _normal_quantile(q: float) -> float:
+    """Inverse of the standard normal CDF, by bisection on math.erf (plenty for intervals)."""
+    lo, hi = -10.0, 10.0
+    for _ in range(80):
+        mid = (lo + hi) / 2.0
+        if 0.5 * (1.0 + math.erf(mid / math.sqrt(2.0))) < q:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2.0
+
+
+def format_interval(value: float, ci, digits: int = 3) -> str:
+    """``0.967 [0.958, 0.975]``; the value alone when there is no interval."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if not ci or ci[0] is None or any(isinstance(c, float) and math.isnan(c) for c in ci):
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
 def threshold_for_real_acceptance(real_scores: np.ndarray, target: float) -> float:
     """The threshold at which at least ``target`` of the real faces are called real.
 
@@ -83,6 +143,7 @@ class SourceResult:
     n: int
     accuracy: float
     mean_fake_probability: float
+    accuracy_ci: Optional[tuple] = None  # 95 % Wilson interval
 
 
 @dataclass
@@ -100,24 +161,36 @@ class ClassificationReport:
     reals_accepted: float  # true negative rate
     confusion: list  # [[real->real, real->fake], [fake->real, fake->fake]]
     per_source: dict = field(default_factory=dict)  # source -> SourceResult
+    roc_auc_ci: Optional[tuple] = None  # 95 % bootstrap interval
 
     def to_json(self) -> dict:
         d = asdict(self)
-        for k, v in list(d.items()):
-            if isinstance(v, float) and math.isnan(v):
-                d[k] = None
-        return d
+        return json_safe(d)
 
     def markdown_table(self) -> str:
-        rows = ["| | value |", "|---|---|"]
+        rows = ["| | value [95 % interval] |", "|---|---|"]
+        intervals = {"roc_auc": self.roc_auc_ci}
         for k in ("n", "accuracy", "balanced_accuracy", "roc_auc", "fakes_caught", "reals_accepted", "threshold"):
             v = getattr(self, k)
-            rows.append(f"| {k.replace('_', ' ')} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |")
-        rows += ["", "| source | n | accuracy | mean fake probability |", "|---|---|---|---|"]
+            text = format_interval(v, intervals.get(k), 4) if isinstance(v, float) else str(v)
+            rows.append(f"| {k.replace('_', ' ')} | {text} |")
+        rows += ["", "| source | n | accuracy [95 % interval] | mean fake probability |", "|---|---|---|---|"]
         for src, r in sorted(self.per_source.items(), key=lambda kv: kv[0]):
             r = r if isinstance(r, dict) else asdict(r)
-            rows.append(f"| {src} | {r['n']} | {r['accuracy']:.4f} | {r['mean_fake_probability']:.3f} |")
+            rows.append(f"| {src} | {r['n']} | {format_interval(r['accuracy'], r.get('accuracy_ci'), 4)} | "
+                        f"{r['mean_fake_probability']:.3f} |")
         return "\n".join(rows)
+
+
+def json_safe(v):
+    """JSON has no NaN or infinity: None instead, in nested dicts, lists and tuples too."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_safe(x) for x in v]
+    return v
 
 
 def classification_report(labels: Sequence[int], scores: Sequence[float], threshold: float = 0.5,
@@ -138,10 +211,12 @@ def classification_report(labels: Sequence[int], scores: Sequence[float], thresh
         src = np.asarray(list(sources))
         for name in sorted(set(src.tolist())):
             m = src == name
-            per_source[name] = SourceResult(n=int(m.sum()), accuracy=float((pred[m] == y[m]).mean()),
-                                            mean_fake_probability=float(p[m].mean()))
+            right = int((pred[m] == y[m]).sum())
+            per_source[name] = SourceResult(n=int(m.sum()), accuracy=right / int(m.sum()),
+                                            mean_fake_probability=float(p[m].mean()),
+                                            accuracy_ci=rate_interval(right, int(m.sum())))
     return ClassificationReport(
         n=len(y), n_real=n_real, n_fake=n_fake, threshold=float(threshold),
         accuracy=float((pred == y).mean()) if len(y) else float("nan"), balanced_accuracy=bal,
         roc_auc=roc_auc(y, p), fakes_caught=tpr, reals_accepted=tnr,
-        confusion=[[tn, fp], [fn, tp]], per_source=per_source)
+        confusion=[[tn, fp], [fn, tp]], per_source=per_source, roc_auc_ci=auc_interval(y, p))
