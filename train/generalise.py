@@ -373,20 +373,23 @@ class LeaveOneOutReport:
     def to_markdown(self) -> str:
         o = self.options
         head = (f"Leave one fake source out: {self.crops}; per fold arch {o['arch']}, {o['epochs']} epochs, "
-                f"batch {o['batch_size'] or 'of the recipe'}, scale augmentation {o.get('scale_augment', 0.0):g}, at most {o['limit'] or 'all'} training crops (a SHORT schedule: numbers are lower than a full "
+                f"batch {o['batch_size'] or 'of the recipe'}, scale augmentation {o.get('scale_augment', 0.0):g}, "
+                f"at most {o['limit'] or 'all'} training crops (a SHORT schedule: numbers are lower than a full "
                 f"training's), threshold: "
                 + (f"--threshold {o['threshold']}" if o["threshold"] is not None else
-                   f"calibrated per fold at {o['target_real_acceptance']} real acceptance on the fold's validation reals")
+                   f"calibrated per fold at {o['target_real_acceptance']} real acceptance on the fold's "
+                   "validation reals")
                 + f".  Held-out crops: test + val splits.  The folds took {self.seconds / 60:.1f} min "
-                  f"(training, calibration and scoring; folds reused from an earlier run count their first time).\n\n")
+                  f"(training, calibration and scoring; folds reused from an earlier run count their first "
+                  f"time).  AUC [brackets]: 95 % bootstrap interval.\n\n")
         rows = ["| held-out fake | held-out real | compared with | n fake | n real | AUC | AUC vs all unseen reals | "
                 "fakes caught | reals accepted | threshold | in-distribution test AUC | train s |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for f in self.folds:
             rows.append(f"| {f.held_out_fake} | {f.held_out_real or '–'} | {f.reals_compared} | {f.n_fake} | "
-                        f"{f.n_real} | {format_interval(f.auc, f.auc_ci)} | {_f(f.auc_vs_all_unseen_reals)} | {_f(f.fakes_caught)} | "
-                        f"{_f(f.reals_accepted)} | {f.threshold:.4g} | {_f(f.in_distribution_test_auc)} | "
-                        f"{f.train_seconds:.0f} |")
+                        f"{f.n_real} | {format_interval(f.auc, f.auc_ci)} | {_f(f.auc_vs_all_unseen_reals)} | "
+                        f"{_f(f.fakes_caught)} | {_f(f.reals_accepted)} | {f.threshold:.4g} | "
+                        f"{_f(f.in_distribution_test_auc)} | {f.train_seconds:.0f} |")
         return head + "\n".join(rows)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from statistics import NormalDist
 from typing import Optional, Sequence
 
 import numpy as np
@@ -63,7 +64,7 @@ def auc_interval(labels: np.ndarray, scores: np.ndarray, level: float = 0.95, ro
     comparing two models on it needs to know.  (NaN, NaN) if a class is empty."""
     labels = np.asarray(labels).astype(bool)
     scores = np.asarray(scores, np.float64)
-    fake, real = scores[labels], np.sort(scores[~labels])
+    fake, real = scores[labels], scores[~labels]
     if len(fake) == 0 or len(real) == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
@@ -80,29 +81,18 @@ def auc_interval(labels: np.ndarray, scores: np.ndarray, level: float = 0.95, ro
 
 
 def rate_interval(hits: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion such as an accuracy or a catch rate (exact at
-    0 and n, unlike the normal approximation); (NaN, NaN) when n is 0."""
+    """Wilson score interval for a proportion such as an accuracy or a catch rate (it stays
+    sensible at 0 and n hits, where the normal approximation shrinks to a point); (NaN, NaN)
+    when n is 0."""
     if n <= 0:
         return float("nan"), float("nan")
-    z = _normal_quantile(0.5 + level / 2.0)
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
     p = hits / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     lo = 0.0 if hits == 0 else max(0.0, centre - half)
     hi = 1.0 if hits == n else min(1.0, centre + half)
     return float(lo), float(hi)
-
-
-def _normal_quantile(q: float) -> float:
-    """Inverse of the standard normal CDF, by bisection on math.erf (plenty for intervals)."""
-    lo, hi = -10.0, 10.0
-    for _ in range(80):
-        mid = (lo + hi) / 2.0
-        if 0.5 * (1.0 + math.erf(mid / math.sqrt(2.0))) < q:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2.0
 
 
 def format_interval(value: float, ci, digits: int = 3) -> str:
