@@ -64,6 +64,10 @@ def test_twins_report(crops, model, tmp_path, capsys):
     assert kinds[("overall", "all fakes")]["n_real"] == 120
     for r in rep["rows"]:
         assert 0.0 <= r["auc"] <= 1.0 and 0.0 <= r["fakes_caught_095"] <= 1.0
+        lo, hi = r["auc_ci"]  # 95 % bootstrap interval around every AUC, and a Wilson one for caught
+        c_lo, c_hi = r["fakes_caught_095_ci"]
+        assert lo <= r["auc"] <= hi and c_lo <= r["fakes_caught_095"] <= c_hi
+    assert f"{twin['auc']:.3f} [{twin['auc_ci'][0]:.3f}, {twin['auc_ci'][1]:.3f}]" in out
     assert kinds[("overall", "all fakes")]["auc"] > 0.8  # the tiny model really learned the synthetic trace
     assert rep["calibration_split"] == "val"
     assert (tmp_path / "twins.md").read_text().startswith("Twins")
@@ -114,6 +118,7 @@ def test_leave_one_out(crops, tmp_path, capsys):
     for f in rep["folds"]:
         assert 0.0 <= f["auc"] <= 1.0 and 0.0 <= f["fakes_caught"] <= 1.0 and 0.0 <= f["reals_accepted"] <= 1.0
         assert f["threshold_source"].startswith("calibrated")
+        assert f["auc_ci"][0] <= f["auc"] <= f["auc_ci"][1]
     # the fold trained without the held-out source: none of its crops in the fold's training set
     run = json.loads((out / "folds" / "fake__stylegan1-140k" / "run" / "metrics.json").read_text())
     assert set(run["test"]["per_source"]) == {"fake/generated-photos", "real/utkface"}
