@@ -146,3 +146,42 @@ def test_evaluate_perturb_flag(crops, model, capsys):
     assert len(rep["perturb"]["rows"]) == 7
     assert _cli("evaluate", model, crops, "--perturb") == 2  # raw photos: not supported, one-line error
     assert "--perturb needs --cropped" in capsys.readouterr().err
+
+
+def test_evaluate_compare_tells_a_trained_model_from_an_untrained_one(crops, model, tmp_path, capsys):
+    from fakeface.train.tiny import build_tiny_model
+
+    untrained = build_tiny_model(tmp_path / "untrained", crops_dir=crops, steps=1, seed=3)  # one step
+    assert _cli("evaluate", untrained, crops, "--cropped", "--split", "all", "--compare", model, "--json",
+                "--quiet") == 0
+    rep = json.loads(capsys.readouterr().out)["compare"]
+    assert rep["n_matched"] == 240
+    rows = {(r["fakes"], r["reals"]): r for r in rep["slices"]}
+    # overall, each fake source against all reals, and the twin against its own real twin
+    assert set(rows) == {("all fakes", "all reals"), ("fake/generated-photos", "all reals"),
+                         ("fake/stylegan1-140k", "all reals"), ("fake/stylegan1-140k", "real/ffhq-140k")}
+    overall = rows[("all fakes", "all reals")]
+    assert overall["difference"] == pytest.approx(overall["auc_b"] - overall["auc_a"])
+    assert overall["difference_ci"][0] > 0 and overall["verdict"] == "B better"  # trained beats untrained
+    # a model against itself: every difference is exactly 0, so nothing can be told apart
+    assert _cli("evaluate", model, crops, "--cropped", "--split", "all", "--compare", model, "--quiet") == 0
+    out = capsys.readouterr().out
+    assert "| all fakes | all reals | 120 | 120 |" in out and "B better" not in out and "A better" not in out
+    assert _cli("evaluate", model, crops, "--cropped", "--compare", tmp_path / "missing.keras") == 2
+    assert "missing.keras" in capsys.readouterr().err
+
+
+def test_paired_bootstrap_cancels_what_two_models_share():
+    from fakeface.train.compare import compare_scores
+    from fakeface.train.metrics import auc_interval
+
+    rng = np.random.default_rng(0)
+    n = 90
+    labels = np.r_[np.ones(n), np.zeros(n)].astype(int)
+    sources = np.array(["fake/x"] * n + ["real/y"] * n, dtype=object)
+    a = np.r_[rng.normal(1.0, 1, n), rng.normal(0, 1, n)]
+    b = a + labels * 0.15  # B = A, with every fake scored a little higher: B is better on every resample
+    (row,) = [r for r in compare_scores(labels, sources, a, b) if r.fakes == "all fakes"]
+    assert row.difference > 0 and row.difference_ci[0] > 0 and row.verdict == "B better"
+    # the unpaired intervals of the two AUCs overlap: comparing them would call this noise
+    assert auc_interval(labels, b)[0] < auc_interval(labels, a)[1]

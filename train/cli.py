@@ -206,7 +206,9 @@ def register_evaluate(subparsers) -> None:
             "  fakeface evaluate runs/default/model.keras work/crops --cropped --split test\n"
             "  fakeface evaluate edge/models/fakeface.tflite ../shared/data/faces --split test --json\n"
             "  fakeface evaluate model.onnx my_photos/ --split all\n"
-            "  fakeface evaluate runs/default/model.keras work/crops --cropped --perturb   # + AUC under JPEG, blur..."
+            "  fakeface evaluate runs/default/model.keras work/crops --cropped --perturb   # + AUC under JPEG, blur...\n"
+            "  fakeface evaluate edge/models/fakeface.tflite work/crops --cropped --split val \\\n"
+            "      --compare runs/new/model.keras       # is the new model better, or is it noise?"
         ),
     )
     p.add_argument("model", metavar="MODEL", help="model file with its .json sidecar")
@@ -221,6 +223,10 @@ def register_evaluate(subparsers) -> None:
     p.add_argument("--perturb", action="store_true",
                    help="with --cropped: also re-score after JPEG, rescale, blur, shift and crop perturbations "
                         "(the 'fakeface generalise perturb' table)")
+    p.add_argument("--compare", metavar="MODEL_B",
+                   help="also score the same faces with MODEL_B and give, overall, per fake source and per "
+                        "twin pair, the AUC difference B - A with a 95 %% paired bootstrap interval: whether "
+                        "these faces can tell the two models apart")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_evaluate)
 
@@ -243,6 +249,11 @@ def run_evaluate(args) -> int:
         pr = perturb_report(args.model, args.data, split=args.split, threshold=args.threshold, backend=args.backend,
                             batch_size=args.batch_size, progress=opts.progress)
         out = {**out, "perturb": pr.to_json()} if args.json else out + "\n\n" + pr.to_markdown()
+    if args.compare:
+        from .compare import compare_models
+
+        cmp = compare_models(report.faces, args.model, args.compare, args.data, opts)
+        out = {**out, "compare": cmp.to_json()} if args.json else out + "\n\n" + cmp.to_markdown()
     print(json.dumps(out, indent=2) if args.json else out)
     return 0
 

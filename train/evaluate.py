@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .metrics import ClassificationReport, classification_report
-from .scoring import score_folder
+from .scoring import ScoredFaces, score_folder
 
 
 @dataclass
@@ -29,6 +29,7 @@ class EvaluationReport:
     report: ClassificationReport
     no_face: list = field(default_factory=list)
     unreadable: list = field(default_factory=list)
+    faces: Optional[ScoredFaces] = field(default=None, repr=False)  # per-face scores, for --compare
 
     def to_json(self) -> dict:
         return {"model": self.model, "data": self.data, "split": self.split,
@@ -50,4 +51,4 @@ def evaluate_model(model_path, data_dir, opts: EvaluateOptions) -> EvaluationRep
     report = classification_report(scored.labels, scored.scores, threshold, scored.sources)
     return EvaluationReport(model=str(model_path), data=str(data_dir), split=opts.split,
                             threshold_source="model metadata" if opts.threshold is None else "--threshold",
-                            report=report, no_face=scored.no_face, unreadable=scored.unreadable)
+                            report=report, no_face=scored.no_face, unreadable=scored.unreadable, faces=scored)

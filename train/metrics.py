@@ -55,29 +55,48 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(u / (n_pos * n_neg))
 
 
+def bootstrap_aucs(labels: np.ndarray, *score_sets: np.ndarray, rounds: int = 1000, seed: int = 0) -> np.ndarray:
+    """ROC AUCs over ``rounds`` bootstrap resamples, shape (len(score_sets), rounds).
+
+    Fakes and reals are resampled separately, so every round keeps the class sizes, and all
+    score sets (several models scoring the same faces) share each round's resample, so their
+    differences are paired.  NaN rows if a class is empty."""
+    labels = np.asarray(labels).astype(bool)
+    fake_idx, real_idx = np.nonzero(labels)[0], np.nonzero(~labels)[0]
+    out = np.full((len(score_sets), rounds), np.nan)
+    if len(fake_idx) == 0 or len(real_idx) == 0:
+        return out
+    sets = [np.asarray(s, np.float64) for s in score_sets]
+    rng = np.random.default_rng(seed)
+    for i in range(rounds):
+        fi = fake_idx[rng.integers(0, len(fake_idx), len(fake_idx))]
+        ri = real_idx[rng.integers(0, len(real_idx), len(real_idx))]
+        for k, scores in enumerate(sets):
+            f, r = scores[fi], np.sort(scores[ri])
+            below = np.searchsorted(r, f, side="left")  # reals scored lower than each fake
+            ties = np.searchsorted(r, f, side="right") - below
+            out[k, i] = (below + 0.5 * ties).sum() / (len(f) * len(r))
+    return out
+
+
+def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` share of bootstrap samples; (NaN, NaN) if there are none."""
+    samples = np.asarray(samples, np.float64)
+    samples = samples[np.isfinite(samples)]
+    if len(samples) == 0:
+        return float("nan"), float("nan")
+    tail = (1.0 - level) / 2.0 * 100
+    lo, hi = np.percentile(samples, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
 def auc_interval(labels: np.ndarray, scores: np.ndarray, level: float = 0.95, rounds: int = 1000,
                  seed: int = 0) -> tuple[float, float]:
-    """A bootstrap confidence interval for :func:`roc_auc` (percentile method).
+    """A 95 % (``level``) bootstrap confidence interval for :func:`roc_auc` (percentile method).
 
-    Fakes and reals are resampled separately, so every round keeps the class sizes; with the
-    ~90 faces of a small source the interval is several points wide, which is what a reader
-    comparing two models on it needs to know.  (NaN, NaN) if a class is empty."""
-    labels = np.asarray(labels).astype(bool)
-    scores = np.asarray(scores, np.float64)
-    fake, real = scores[labels], scores[~labels]
-    if len(fake) == 0 or len(real) == 0:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    aucs = np.empty(rounds)
-    for i in range(rounds):
-        f = fake[rng.integers(0, len(fake), len(fake))]
-        r = np.sort(real[rng.integers(0, len(real), len(real))])
-        below = np.searchsorted(r, f, side="left")  # reals scored lower than each fake
-        ties = np.searchsorted(r, f, side="right") - below
-        aucs[i] = (below + 0.5 * ties).sum() / (len(f) * len(r))
-    tail = (1.0 - level) / 2.0 * 100
-    lo, hi = np.percentile(aucs, [tail, 100 - tail])
-    return float(lo), float(hi)
+    With the ~90 faces of a small source the interval is several points wide, which is what a
+    reader comparing two models on it needs to know.  (NaN, NaN) if a class is empty."""
+    return percentile_interval(bootstrap_aucs(labels, scores, rounds=rounds, seed=seed)[0], level)
 
 
 def rate_interval(hits: int, n: int, level: float = 0.95) -> tuple[float, float]:
