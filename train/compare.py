@@ -17,7 +17,7 @@ import numpy as np
 
 from fakeface.edge.errors import FakeFaceError
 
-from .fit import TWIN_PAIRS
+from .generalise import comparisons, slice_mask
 from .metrics import bootstrap_aucs, format_interval, json_safe, percentile_interval, roc_auc
 
 
@@ -70,15 +70,6 @@ class ModelComparison:
         return head + "\n".join(rows)
 
 
-def _slices(sources: set) -> list[tuple[str, str]]:
-    """Overall, every fake source against all reals, and every twin against its real twin."""
-    fakes = sorted(s for s in sources if s.startswith("fake/"))
-    out = [("all fakes", "all reals")]
-    out += [(f, "all reals") for f in fakes]
-    out += [(f, TWIN_PAIRS[f]) for f in fakes if TWIN_PAIRS.get(f) in sources]
-    return out
-
-
 def paired_scores(a, b) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(labels, sources, scores of A, scores of B) for the faces both ScoredFaces contain,
     matched by path (each model crops with its own geometry; a photo one model found no
@@ -100,14 +91,14 @@ def paired_scores(a, b) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 def compare_scores(labels, sources, scores_a, scores_b, rounds: int = 1000, seed: int = 0) -> list:
     labels, sources = np.asarray(labels), np.asarray(sources, dtype=object)
     out = []
-    for fakes, reals in _slices(set(sources.tolist())):
-        fm = (labels == 1) if fakes == "all fakes" else (sources == fakes)
-        rm = (labels == 0) if reals == "all reals" else (sources == reals)
-        m = fm | rm
+    # the twins report's slices: each twin against its real twin, every fake source against all
+    # reals, and all fakes against all reals
+    for _kind, fakes, reals in comparisons(set(sources.tolist())):
+        m = slice_mask(sources, labels, fakes, reals)
         y, pa, pb = labels[m], scores_a[m], scores_b[m]
         boot = bootstrap_aucs(y, pa, pb, rounds=rounds, seed=seed)
         auc_a, auc_b = roc_auc(y, pa), roc_auc(y, pb)
-        out.append(SliceComparison(fakes=fakes, reals=reals, n_fake=int(fm.sum()), n_real=int(rm.sum()),
+        out.append(SliceComparison(fakes=fakes, reals=reals, n_fake=int((y == 1).sum()), n_real=int((y == 0).sum()),
                                    auc_a=auc_a, auc_b=auc_b, difference=auc_b - auc_a,
                                    difference_ci=percentile_interval(boot[1] - boot[0])))
     return out

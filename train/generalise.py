@@ -142,18 +142,19 @@ class TwinsReport:
         return head + "\n".join(rows)
 
 
-def _comparisons(sources: set) -> list[tuple[str, str, str]]:
-    """(kind, fake source, reals) rows: twins first, then the other fakes against all reals."""
+def comparisons(sources: set) -> list[tuple[str, str, str]]:
+    """(kind, fake source, reals) rows: twins first, then the other fakes against all reals
+    (a twin fake whose real twin is missing, too)."""
     fakes = sorted(s for s in sources if s.startswith("fake/"))
     rows = [("twin", f, TWIN_PAIRS[f]) for f in fakes if TWIN_PAIRS.get(f) in sources]
-    rows += [("style", f, "all reals") for f in fakes if f not in TWIN_PAIRS]
+    rows += [("style", f, "all reals") for f in fakes if TWIN_PAIRS.get(f) not in sources]
     # A twin fake against all reals, too: that is the number an overall table would show.
     rows += [("twin vs all", f, "all reals") for f in fakes if TWIN_PAIRS.get(f) in sources]
     rows.append(("overall", "all fakes", "all reals"))
     return rows
 
 
-def _mask(sources: np.ndarray, labels: np.ndarray, fake: str, reals: str) -> np.ndarray:
+def slice_mask(sources: np.ndarray, labels: np.ndarray, fake: str, reals: str) -> np.ndarray:
     fm = (labels == 1) if fake == "all fakes" else (sources == fake)
     rm = (labels == 0) if reals == "all reals" else (sources == reals)
     return fm | rm
@@ -172,15 +173,15 @@ def twins_report(model_path, crops_dir, split: str = "test", threshold: Optional
     y, p, src = ev.crops.labels, ev.scores, np.asarray(ev.crops.sources)
     cal_src = np.asarray(cal_cs.sources)
     rows = []
-    for kind, fake, reals in _comparisons(set(src.tolist())):
-        m = _mask(src, y, fake, reals)
+    for kind, fake, reals in comparisons(set(src.tolist())):
+        m = slice_mask(src, y, fake, reals)
         cal_real = cal_p if reals == "all reals" else cal_p[cal_src == reals]
         t95 = threshold_for_real_acceptance(cal_real, TWIN_REAL_ACCEPTANCE) if len(cal_real) else float("nan")
         caught, accepted = _rates(y[m], p[m], t_model)
         caught95, accepted95 = _rates(y[m], p[m], t95) if np.isfinite(t95) else (float("nan"), float("nan"))
         pred = p[m] >= t_model
         n_fake = int((y[m] == 1).sum())
-        caught95_ci = (rate_interval(int(round(caught95 * n_fake)), n_fake) if np.isfinite(caught95) else None)
+        caught95_ci = (rate_interval(int((p[m][y[m] == 1] >= t95).sum()), n_fake) if np.isfinite(t95) else None)
         rows.append(ComparisonRow(
             kind=kind, fake=fake, reals=reals, n_fake=n_fake, n_real=int((y[m] == 0).sum()),
             auc=roc_auc(y[m], p[m]), accuracy=float((pred == (y[m] == 1)).mean()),
