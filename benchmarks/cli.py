@@ -34,10 +34,10 @@ def _int_list(text: str) -> list[int]:
 
 
 def _threads(text: str) -> list[int]:
-    import os
+    from fakeface.edge.cpus import usable_cpus
 
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    cores = os.cpu_count() or 1
+    cores = usable_cpus()  # "all": the CPUs this process may use (affinity, cgroup quota)
     return sorted(set(_int_list(",".join(str(cores) if p == "all" else p for p in parts))))
 
 
@@ -76,7 +76,7 @@ def register(sub) -> None:
     p.add_argument("--backends", metavar="LIST", type=lambda s: [v.strip() for v in s.split(",") if v.strip()],
                    help="only these backends (litert, tflite-runtime, onnxruntime; default: all installed)")
     p.add_argument("--threads", type=_threads, default=None, metavar="LIST",
-                   help="thread counts, e.g. 1,2,all (default: 1, 2 and all cores, de-duplicated)")
+                   help="thread counts, e.g. 1,2,all (default: 1, 2 and all usable CPUs, de-duplicated)")
     p.add_argument("--sizes", type=_sizes, default=None, metavar="LIST",
                    help="frame sizes WxH (default: 320x240,640x480,1280x720)")
     p.add_argument("--min-face", type=_int_list, default=[20, 80], metavar="LIST",

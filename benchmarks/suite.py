@@ -29,8 +29,10 @@ STAGES = ("decode", "detect", "classify", "e2e")
 
 
 def default_thread_counts() -> list[int]:
-    """1, 2 and all cores, without duplicates (a 2-core machine gets [1, 2])."""
-    cores = os.cpu_count() or 1
+    """1, 2 and all usable CPUs, without duplicates (a 2-core machine gets [1, 2])."""
+    from fakeface.edge.cpus import usable_cpus
+
+    cores = usable_cpus()
     return sorted({1, min(2, cores), cores})
 
 

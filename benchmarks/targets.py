@@ -132,6 +132,7 @@ def model_for_reference(reference_model: str, models_dir: Optional[str]) -> Opti
 
 def _source_sha(path: Path) -> Optional[str]:
     from fakeface.edge.contract import load_contract
+    from fakeface.edge.cpus import usable_cpus
 
     try:
         return load_contract(path, verify_hash=False).source_sha256
@@ -167,7 +168,7 @@ def speedup_vs_reference(model: Optional[str], reference_model: Optional[str], r
     photos, sources = load_photos()
     frames = build_frame_sets(photos, sources, [(640, 480)])
     plan = TimingPlan(warmup=3, runs=runs)
-    threads = os.cpu_count() or 1
+    threads = usable_cpus()
     rows = run_jobs(e2e_jobs(models, frames, plan, [threads], [20]), progress=False)
     c = load_contract(models[0].path, verify_hash=False)
     rows += run_jobs(reference_jobs(reference_model, frames, plan, threads, [20], c.threshold, tuple(c.labels)),

@@ -16,6 +16,7 @@ from typing import Optional
 
 import numpy as np
 
+from .cpus import usable_cpus
 from .errors import BackendError, ModelError
 
 BACKENDS = ("litert", "tflite-runtime", "onnxruntime")
@@ -23,7 +24,8 @@ SUFFIX_BACKENDS = {".tflite": ("litert", "tflite-runtime"), ".onnx": ("onnxrunti
 
 
 def default_threads() -> int:
-    return max(1, os.cpu_count() or 1)
+    """Interpreter threads when none are asked for: the CPUs this process may use."""
+    return usable_cpus()
 
 
 class ModelRunner:
