@@ -1,19 +1,25 @@
-"""Draw detections and verdicts onto a copy of an image."""
+"""Draw detections and verdicts onto a copy of an image, and file the copies."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import write_bytes_atomic
 from .errors import ImageError
 from .faces import FaceResult
 
 # BGR colours: green for real, red for fake.
 _COLOURS = {"real": (60, 180, 60), "fake": (40, 40, 220)}
+
+
+def face_tag(face: FaceResult) -> str:
+    """The text beside a box: names the number, so "real 0.00" is not read as "0 % real"."""
+    return f"{face.label} p(fake)={face.fake_probability:.2f}"
 
 
 def draw_results(image_rgb: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarray:
@@ -26,7 +32,7 @@ def draw_results(image_rgb: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarr
         cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thick)
         for lx, ly in f.landmarks:
             cv2.circle(canvas, (int(round(lx)), int(round(ly))), thick + 1, colour, -1)
-        text = f"{f.label} {f.fake_probability:.2f}"
+        text = face_tag(f)
         scale = 0.4 * thick
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         ty = y - 4 if y - th - 6 > 0 else y + h + th + 4
@@ -36,9 +42,44 @@ def draw_results(image_rgb: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarr
 
 
 def write_annotated(path: str | os.PathLike, image_rgb: np.ndarray, faces: Sequence[FaceResult]) -> None:
-    """Encode the annotated copy as JPEG and write it atomically."""
+    """Encode the annotated copy as JPEG and write it atomically (creating its folder)."""
     ok, buf = cv2.imencode(".jpg", draw_results(image_rgb, faces), [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
-        raise ImageError(f"{path}: could not encode the annotated image")
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buf.tobytes())
+        raise ImageError("could not encode the annotated image", path)
+    try:
+        write_bytes_atomic(path, buf.tobytes())
+    except OSError as exc:
+        raise ImageError(f"cannot write ({exc.strerror or exc})", path) from None
+
+
+class AnnotatedCopies:
+    """Files annotated copies under ``out_dir`` in the layout of the inputs.
+
+    An image found in a folder argument keeps its path relative to that folder; an image
+    named on its own goes to the top.  Copies are JPEGs: ``x.jpg`` stays ``x.jpg``, any
+    other suffix is kept and ``.jpg`` appended (``x.png.jpg``), so ``x.png`` and ``x.jpg``
+    side by side do not collide.  Only two folder arguments holding the same relative
+    path still would; the later copy then gets ``-2`` before its suffix.
+    """
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.count = 0
+        self._used: set[Path] = set()
+
+    def path_for(self, image_path: Path, root: Path) -> Path:
+        rel = image_path.relative_to(root) if root.is_dir() else Path(image_path.name)
+        if rel.suffix.lower() not in (".jpg", ".jpeg"):
+            rel = rel.with_name(rel.name + ".jpg")
+        out, n = self.out_dir / rel, 1
+        while out in self._used:
+            n += 1
+            out = self.out_dir / rel.with_name(f"{rel.stem}-{n}{rel.suffix}")
+        self._used.add(out)
+        return out
+
+    def write(self, image_path: Path, root: Path, image_rgb: np.ndarray, faces: Sequence[FaceResult]) -> Path:
+        out = self.path_for(image_path, root)
+        write_annotated(out, image_rgb, faces)
+        self.count += 1
+        return out

@@ -11,16 +11,43 @@ cheap: heavy imports (TensorFlow above all) happen inside ``func``, so that
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from importlib import metadata
 
 from . import __version__
 from .errors import FakeFaceError
+from .extras import extra_providing, install_hint
 from .interrupts import sigterm_as_interrupt
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+
+# The layers whose commands run TensorFlow, and the module whose absence shows it is not
+# installed (an [edge] install): their commands are marked in --help and say what to install.
+_LAYER_NEEDS = {"train": "tensorflow", "export": "tensorflow"}
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse with a one-line error: ``fakeface check: error: argument --min-face: ...``.
+
+    The usage block argparse prints before its error would push the reason off a small
+    terminal; ``--help`` is one command away and the message says so."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _MarkNeeds:
+    """Stands in for the sub-parsers action while a layer whose extra is missing registers."""
+
+    def __init__(self, sub, hint: str):
+        self._sub, self._hint = sub, hint
+
+    def add_parser(self, name, **kwargs):
+        kwargs["help"] = f"{kwargs.get('help', '')} [{self._hint}]".strip()
+        return self._sub.add_parser(name, **kwargs)
 
 
 def _quiet_tensorflow() -> None:
@@ -29,22 +56,37 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
+def _missing_extra_hint(entry_point) -> str | None:
+    layer = entry_point.value.split(":")[0].split(".")[1:2]
+    module = _LAYER_NEEDS.get(layer[0] if layer else "")
+    if module is None or importlib.util.find_spec(module) is not None:
+        return None
+    extra = extra_providing(module)
+    return install_hint(extra) if extra else f"needs {module}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="fakeface",
         description="Find faces in photos and tell real ones from GAN/AI-generated ones, on small CPUs.",
         epilog="Run 'fakeface COMMAND --help' for a command's options. "
         "Example: fakeface check photo.jpg holiday/ --json",
     )
     parser.add_argument("--version", action="version", version=f"fakeface {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     eps = sorted(metadata.entry_points(group="fakeface.commands"), key=lambda e: e.name)
     for ep in eps:
+        hint = _missing_extra_hint(ep)
         try:
-            ep.load()(sub)
+            ep.load()(_MarkNeeds(sub, hint) if hint else sub)
         except ImportError as exc:  # a layer whose code is absent from this install
             sub.add_parser(ep.name, help=f"(unavailable: {exc})")
     return parser
+
+
+def _needs_extra(exc: ModuleNotFoundError) -> str | None:
+    extra = extra_providing(exc.name or "")
+    return f"{install_hint(extra)} (no module named {exc.name!r})" if extra else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
             return int(func(args) or 0)
     except FakeFaceError as exc:
         print(f"fakeface {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:
+        hint = _needs_extra(exc)
+        if hint is None:
+            raise
+        print(f"fakeface {args.command}: error: {hint}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"fakeface {args.command}: interrupted", file=sys.stderr)

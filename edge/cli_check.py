@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from .cli_numbers import face_pixels, positive_int, probability, working_pixels
 
 EXIT_ALL_REAL = 0
 EXIT_FAKE_FOUND = 1
@@ -21,14 +25,19 @@ EXIT_CODES_HELP = """exit codes:
 
 
 def add_runtime_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by check, watch and bench: which model, backend and threads."""
+    """Options shared by check and watch: which model, backend, threads, min face, threshold."""
     p.add_argument("--model", metavar="FILE", help="classifier .tflite or .onnx with its .json sidecar "
                    "(default: the shipped model; fakeface.onnx when --backend onnxruntime)")
     p.add_argument("--backend", default="auto", choices=["auto", "litert", "tflite-runtime", "onnxruntime"],
                    help="interpreter: auto picks ai-edge-litert for .tflite and onnxruntime for .onnx (default: auto)")
-    p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads per model (default: all cores)")
-    p.add_argument("--min-face", type=int, default=20, metavar="PX",
-                   help="smallest face to look for, in pixels; larger is faster (face unlock: 80) (default: 20)")
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                   help="CPU threads per model, at least 1 (default: all cores)")
+    p.add_argument("--min-face", type=face_pixels, default=20, metavar="PX",
+                   help="smallest face to look for and report, in pixels: the shorter side of its box, at "
+                   "least 12; larger is faster (face unlock: 80) (default: 20)")
+    p.add_argument("--threshold", type=probability, default=None, metavar="P",
+                   help="judge a face fake when p(fake) is at or above P, in [0, 1] "
+                   "(default: the model's calibrated threshold, printed with the results)")
 
 
 def register(sub) -> None:
@@ -36,7 +45,8 @@ def register(sub) -> None:
         "check",
         help="find faces in images and judge each real or fake",
         description="Find every face in the given images and judge each one real or fake. "
-        "Bad inputs are reported one line each and the rest of the batch goes on.",
+        "Bad inputs are reported one line each and the rest of the batch goes on; a summary "
+        "line (images, faces, judged fake, errors, seconds) ends the run on stderr.",
         epilog="examples:\n  fakeface check photo.jpg\n  fakeface check holiday/ --json > verdicts.jsonl\n"
         "  fakeface check selfie.jpg --min-face 80 --annotate out/\n\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -44,23 +54,38 @@ def register(sub) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     add_runtime_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object per input line instead of a table")
-    p.add_argument("--annotate", metavar="DIR", help="write a copy of each image with boxes and verdicts drawn")
-    p.add_argument("--max-pixels", type=int, default=None, metavar="N",
+    p.add_argument("--annotate", metavar="DIR",
+                   help="write a JPEG copy of each image with boxes and verdicts drawn; a folder's images "
+                   "keep their sub-folders under DIR")
+    p.add_argument("--max-pixels", type=positive_int, default=None, metavar="N",
                    help="refuse images with more pixels than this (default: 64 million; FAKEFACE_MAX_PIXELS raises it)")
+    p.add_argument("--working-pixels", type=working_pixels, default=None, metavar="N",
+                   help="search for faces on a copy of at most N pixels; boxes still come in the photo's own "
+                   "pixels and faces are judged at full resolution. On a larger photo the smallest face found "
+                   "is 12 px of that copy, about 59 px of a 12-MP photo by default; a larger N finds smaller "
+                   "faces and needs more memory (default: 500000)")
     p.set_defaults(func=run)
 
 
-def _unique_name(out_dir: Path, src: Path, used: set) -> Path:
-    name = f"{src.stem}.jpg"
-    n = 1
-    while name in used:
-        n += 1
-        name = f"{src.stem}-{n}.jpg"
-    used.add(name)
-    return out_dir / name
+@dataclass
+class CheckTally:
+    """What the summary line counts."""
+
+    images: int = 0
+    faces: int = 0
+    fakes: int = 0
+    errors: int = 0
+
+    def line(self, seconds: float) -> str:
+        return (f"fakeface check: {self.images} image(s), {self.faces} face(s), {self.fakes} judged fake, "
+                f"{self.errors} error(s), {seconds:.1f} s")
 
 
-def _table_line(report) -> str:
+def threshold_header(threshold: float) -> str:
+    return f"threshold {threshold:.4g}: a face with p(fake) at or above it is judged FAKE"
+
+
+def table_lines(report) -> str:
     if report.error:
         return f"{report.path}: ERROR {report.error}"
     if not report.faces:
@@ -74,39 +99,47 @@ def _table_line(report) -> str:
 
 
 def run(args) -> int:
-    from .annotate import write_annotated
+    from .annotate import AnnotatedCopies
     from .errors import FakeFaceError
-    from .imageio import iter_image_paths, load_image
     from .faces import ImageReport
+    from .imageio import iter_image_paths
     from .pipeline import CheckerOptions, FakeFaceChecker
 
-    if args.threads is not None and args.threads < 1:
-        print("fakeface check: error: --threads must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
+    started = time.perf_counter()
     opts = CheckerOptions(model_path=args.model, backend=args.backend, threads=args.threads,
-                          min_face_size=args.min_face, max_pixels=args.max_pixels)
+                          min_face_size=args.min_face, max_pixels=args.max_pixels, threshold=args.threshold)
+    if args.working_pixels is not None:
+        opts.working_pixels = args.working_pixels
     checker = FakeFaceChecker.create_from_options(opts)  # model errors -> exit 2 in cli.main
-    out_dir = Path(args.annotate) if args.annotate else None
-    used: set = set()
-    fake_found = failed = False
+    copies = AnnotatedCopies(Path(args.annotate)) if args.annotate else None
+    tally = CheckTally()
+    fake_label = checker.contract.labels[1]
+    if not args.json:
+        print(threshold_header(checker.threshold), flush=True)
     with checker:
-        for path, problem in iter_image_paths(args.paths):
-            if problem:
-                report = ImageReport(str(path), error=problem)
-            else:
-                try:
-                    image = load_image(path, args.max_pixels)
-                    report = ImageReport(str(path), checker.check(image))
-                    if out_dir is not None:
-                        write_annotated(_unique_name(out_dir, path, used), image, report.faces)
-                except FakeFaceError as exc:
-                    report = ImageReport(str(path), error=str(exc))
-            fake_found |= any(f.label == checker.contract.labels[1] for f in report.faces)
-            failed |= report.error is not None
-            if args.json:
-                print(json.dumps(report.to_json()), flush=True)
-                if report.error:  # keep the person at the terminal informed too
-                    print(f"fakeface check: {report.error}", file=sys.stderr)
-            else:
-                print(_table_line(report), flush=True)
-    return (EXIT_FAKE_FOUND if fake_found else EXIT_ALL_REAL) + (EXIT_INPUT_FAILED if failed else 0)
+        for root in args.paths:
+            for path, problem in iter_image_paths([root]):
+                image = None
+                if problem:
+                    report = ImageReport(str(path), error=problem)
+                else:
+                    report, image = checker.check_file_and_image(path)
+                if copies is not None and image is not None:
+                    try:
+                        copies.write(path, Path(root), image, report.faces)
+                    except FakeFaceError as exc:
+                        report.error = f"annotated copy not written: {getattr(exc, 'reason', exc)}"
+                tally.images += 1
+                tally.faces += len(report.faces)
+                tally.fakes += sum(f.label == fake_label for f in report.faces)
+                tally.errors += report.error is not None
+                if args.json:
+                    print(json.dumps({**report.to_json(), "threshold": round(checker.threshold, 5)}), flush=True)
+                    if report.error:  # keep the person at the terminal informed too
+                        print(f"fakeface check: {report.path}: {report.error}", file=sys.stderr)
+                else:
+                    print(table_lines(report), flush=True)
+    if copies is not None:
+        print(f"fakeface check: {copies.count} annotated copies written under {copies.out_dir}/", file=sys.stderr)
+    print(tally.line(time.perf_counter() - started), file=sys.stderr)
+    return (EXIT_FAKE_FOUND if tally.fakes else EXIT_ALL_REAL) + (EXIT_INPUT_FAILED if tally.errors else 0)

@@ -26,20 +26,20 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     p = Path(path)
     try:
         if p.is_dir():
-            raise ImageError(f"{p}: is a directory, not an image")
+            raise ImageError("is a directory, not an image", p)
         data = p.read_bytes()
     except ImageError:
         raise
     except FileNotFoundError:
-        raise ImageError(f"{p}: no such file") from None
+        raise ImageError("no such file", p) from None
     except PermissionError:
-        raise ImageError(f"{p}: permission denied") from None
+        raise ImageError("permission denied", p) from None
     except OSError as exc:  # symlink loops, I/O errors...
-        raise ImageError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        raise ImageError(f"cannot read ({exc.strerror or exc})", p) from None
     return data
 
 
-def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = None) -> np.ndarray:
+def decode_image(data: bytes, name: str | None = None, max_pixels: int | None = None) -> np.ndarray:
     """Decode encoded image bytes to an EXIF-upright RGB uint8 array.
 
     Grayscale, RGBA, 16-bit and CMYK inputs all come out as 8-bit RGB (OpenCV's
@@ -47,27 +47,28 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = No
     """
     max_pixels = min(max_pixels or HARD_MAX_PIXELS, HARD_MAX_PIXELS)
     if len(data) == 0:
-        raise ImageError(f"{name}: empty file")
+        raise ImageError("empty file", name)
     if len(data) < _MIN_BYTES:
-        raise ImageError(f"{name}: only {len(data)} bytes, not an image")
+        raise ImageError(f"only {len(data)} bytes, not an image", name)
     # libjpeg "repairs" a truncated JPEG by painting the missing rows grey, which
     # would be classified as if it were a photo; refuse it instead.
     if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-64:]:
-        raise ImageError(f"{name}: truncated JPEG (no end-of-image marker)")
+        raise ImageError("truncated JPEG (no end-of-image marker)", name)
     buf = np.frombuffer(data, dtype=np.uint8)
     try:
         bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     except cv2.error as exc:
         msg = " ".join(str(exc).split())
         if "exceeds" in msg or "limit" in msg.lower() or "size" in msg.lower():
-            raise ImageError(f"{name}: image too large (over {max_pixels:,} pixels)") from None
-        raise ImageError(f"{name}: corrupt or unsupported image ({msg[-120:]})") from None
+            raise ImageError(f"image too large (over {max_pixels:,} pixels)", name) from None
+        raise ImageError(f"corrupt or unsupported image ({msg[-120:]})", name) from None
     if bgr is None:
-        raise ImageError(f"{name}: not a decodable image (corrupt, truncated, too large or unsupported format)")
+        raise ImageError("not a decodable image (corrupt, truncated, too large or unsupported format)", name)
     h, w = bgr.shape[:2]
     if h * w > max_pixels:
-        raise ImageError(f"{name}: {w}x{h} image exceeds the {max_pixels:,}-pixel limit")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        raise ImageError(f"{w}x{h} image exceeds the {max_pixels:,}-pixel limit", name)
+    # In place: a second full-size copy would double the peak for a large photo.
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)
 
 
 def load_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndarray:
@@ -96,7 +97,7 @@ def frame_to_rgb(frame: np.ndarray) -> np.ndarray:
 
 
 def iter_image_paths(inputs, recursive: bool = True):
-    """Yield (path, None) for every image in files/folders, or (path, error) for bad inputs.
+    """Yield (path, None) for every image in files/folders, or (path, reason) for bad inputs.
 
     Folders are walked in sorted order so results are reproducible; files given
     explicitly are yielded whatever their suffix (the decoder decides).
@@ -111,8 +112,8 @@ def iter_image_paths(inputs, recursive: bool = True):
                     found = True
                     yield child, None
             if not found:
-                yield p, f"{p}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES)[:4])}...)"
+                yield p, f"folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES)[:4])}...)"
         elif p.exists() or p.is_symlink():
             yield p, None
         else:
-            yield p, f"{p}: no such file or folder"
+            yield p, "no such file or folder"

@@ -11,32 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator
 
 import numpy as np
 
+from .checker_options import CheckerOptions
 from .classifier import Classifier, default_model_path
 from .errors import FakeFaceError
-from .faces import FaceResult, ImageReport
+from .faces import FaceBox, FaceResult, ImageReport
 from .imageio import load_image
-from .mtcnn.detector import Detector, DetectorOptions
+from .mtcnn.detector import Detector
+from .working_image import WorkingImage
 
-
-@dataclass
-class CheckerOptions:
-    """Settings of a FakeFaceChecker.  Defaults suit photos; see `min_face_size` for face unlock."""
-
-    model_path: Optional[str] = None  # None: the shipped default model for the backend
-    backend: str = "auto"  # auto | litert | tflite-runtime | onnxruntime
-    threads: Optional[int] = None  # None: all cores
-    # Smallest face the detector looks for, in pixels.  Larger is faster: a face-unlock
-    # camera sees one close face, so ~80 there.
-    min_face_size: int = 20
-    detector: DetectorOptions = field(default_factory=DetectorOptions)
-    max_pixels: Optional[int] = None  # refuse larger images (None: the package's hard cap)
-    max_faces: Optional[int] = None  # classify only the N most confident faces
+__all__ = ["CheckerOptions", "FakeFaceChecker"]
 
 
 class FakeFaceChecker:
@@ -45,10 +33,13 @@ class FakeFaceChecker:
     def __init__(self, options: CheckerOptions | None = None):
         self.options = options or CheckerOptions()
         o = self.options
+        o.validate()
         model_path = Path(o.model_path) if o.model_path else default_model_path(o.backend)
         self.classifier = Classifier(model_path, backend=o.backend, threads=o.threads)
-        det = dataclasses.replace(o.detector, min_face_size=o.min_face_size, backend=o.backend, threads=o.threads)
-        self.detector = Detector(det)
+        if o.threshold is not None:
+            self.classifier.contract = dataclasses.replace(self.classifier.contract, threshold=o.threshold)
+        self._detector_options = o.detector_options()
+        self.detector = Detector(self._detector_options)
 
     @classmethod
     def create_from_options(cls, options: CheckerOptions) -> "FakeFaceChecker":
@@ -58,24 +49,44 @@ class FakeFaceChecker:
     def contract(self):
         return self.classifier.contract
 
+    @property
+    def threshold(self) -> float:
+        """p(fake) at or above which a face is judged fake."""
+        return self.classifier.contract.threshold
+
     # -- image mode ---------------------------------------------------------------
+    def detect(self, image_rgb: np.ndarray) -> list[FaceBox]:
+        """Faces of at least ``min_face_size`` (both sides of the box), in the image's own
+        coordinates, searched on a copy of at most ``working_pixels``; most confident first."""
+        work = WorkingImage.of(image_rgb, self.options.working_pixels)
+        # The detector reads its options on every call; only the min face differs per size.
+        self.detector.options = dataclasses.replace(
+            self._detector_options, min_face_size=work.detector_min_face(self.options.min_face_size))
+        faces = [work.to_photo(f) for f in self.detector.detect(work.image)]
+        # MTCNN's min face only sets the pyramid's first scale, and its box regression can
+        # return a smaller face; a face is reported when its box's shorter side reaches it.
+        return [f for f in faces if min(f.box[2], f.box[3]) >= self.options.min_face_size]
+
     def check(self, image_rgb: np.ndarray) -> list[FaceResult]:
-        """Detect and classify every face of an RGB uint8 image, most confident first."""
-        faces = self.detector.detect(image_rgb)
-        # MTCNN's min_face_size only sets the pyramid's first scale, and the box
-        # regression can still return a smaller face; enforce the promise here.
-        faces = [f for f in faces if max(f.box[2], f.box[3]) >= self.options.min_face_size]
+        """Detect and classify every face of an RGB uint8 image, most confident first.
+        Each face is cropped from the full-resolution image, as the model contract says."""
+        faces = self.detect(image_rgb)
         if self.options.max_faces is not None:
             faces = faces[: self.options.max_faces]
         return self.classifier.classify(image_rgb, faces)
 
     def check_file(self, path: str | os.PathLike) -> ImageReport:
         """Like `check` for a file; problems with the file become the report's error."""
+        report, _ = self.check_file_and_image(path)
+        return report
+
+    def check_file_and_image(self, path: str | os.PathLike) -> tuple[ImageReport, np.ndarray | None]:
+        """`check_file`, plus the decoded image (None when it could not be read)."""
         try:
             image = load_image(path, self.options.max_pixels)
-            return ImageReport(str(path), self.check(image))
+            return ImageReport(str(path), self.check(image)), image
         except FakeFaceError as exc:
-            return ImageReport(str(path), error=str(exc))
+            return ImageReport(str(path), error=getattr(exc, "reason", str(exc))), None
 
     # -- video mode ---------------------------------------------------------------
     def check_stream(self, frames: Iterable[np.ndarray]) -> Iterator[list[FaceResult]]:

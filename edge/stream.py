@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import collections
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable, Deque, Optional, Union
 
 import cv2
 import numpy as np
 
-from .errors import FakeFaceError
+from .errors import FakeFaceError, OptionsError
 from .faces import FaceResult
 from .imageio import frame_to_rgb
 
@@ -40,7 +41,7 @@ class VerdictSmoother:
 
     def __init__(self, window: int = 15, min_share: float = 0.6):
         if window < 1:
-            raise ValueError("window must be at least 1")
+            raise OptionsError(f"window must be at least 1 frame, not {window!r}")
         self.window = window
         self.min_share = min_share
         self._labels: Deque[str] = collections.deque(maxlen=window)
@@ -71,6 +72,20 @@ class WatchSummary:
 
 def open_capture(source: Union[int, str]):
     return cv2.VideoCapture(source)
+
+
+def missing_file(source: Union[int, str]) -> Optional[str]:
+    """Why a file source cannot be opened at all, or None.  Retrying helps a camera that is
+    still starting, never a file that is not there.  URLs (``rtsp://...``) and image-sequence
+    patterns (``img_%04d.jpg``) are left to OpenCV."""
+    if not isinstance(source, str) or "://" in source or "%" in source:
+        return None
+    path = Path(source)
+    if not path.exists():
+        return f"{source}: no such file"
+    if path.is_dir():
+        return f"{source}: is a directory, not a video"
+    return None
 
 
 def watch(
@@ -104,7 +119,8 @@ def watch(
         if attempt + 1 < max_open_retries:
             time.sleep(retry_delay)
     if cap is None:
-        summary.stop_reason = f"could not open video source {source!r} after {max_open_retries} tries"
+        tries = "1 try" if max_open_retries == 1 else f"{max_open_retries} tries"
+        summary.stop_reason = f"could not open video source {source!r} after {tries}"
         return summary
 
     is_file = isinstance(source, str)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 
 from fakeface.edge.classifier import default_model_path
@@ -93,32 +95,101 @@ def test_hostile_batch_reports_each_bad_file_and_goes_on(sample_photo, tmp_path,
     assert "Traceback" not in err
     assert reports["good.jpg"]["faces"] and reports["good.jpg"]["error"] is None
     for name in ("zero.jpg", "random.jpg", "text.jpg", "truncated.jpg", "bad_crc.png", "bomb.png"):
-        assert reports[name]["error"] and name in reports[name]["error"], name
+        # The reason alone: the path has a field of its own.
+        assert reports[name]["error"] and name not in reports[name]["error"], name
+    assert reports["truncated.jpg"]["error"].startswith("truncated JPEG")
+    assert reports["zero.jpg"]["error"] == "empty file"
     for name in ("gray.jpg", "rgba.png", "cmyk.jpg", "sixteen_bit.png", "animated.gif"):
         if expectations[name] == "error":  # GIF on OpenCV < 4.12: a clear per-file error instead
-            assert name in reports[name]["error"], name
+            assert reports[name]["error"] and name not in reports[name]["error"], name
             continue
         assert reports[name]["error"] is None and len(reports[name]["faces"]) == 1, name
     assert reports["one_pixel.png"]["error"] is None and reports["one_pixel.png"]["faces"] == []
     assert code & 4, "a failed input must set exit bit 4"
     assert (tmp_path / "ann" / "good.jpg").is_file()
-    assert not list((tmp_path / "ann").glob("*.partial"))
+    assert (tmp_path / "ann" / "rgba.png.jpg").is_file()  # the suffix is kept: x.png and x.jpg never collide
+    assert not list((tmp_path / "ann").rglob("*.partial"))
+    for line in err.splitlines():  # each bad file named once on stderr
+        if "truncated.jpg" in line:
+            assert line.count("truncated.jpg") == 1, line
 
 
 def test_table_output_and_missing_path(sample_photo, tmp_path, capsys):
-    code, out, err = run_cli(["check", str(sample_photo), str(tmp_path / "missing.jpg")], capsys)
+    missing = tmp_path / "missing.jpg"
+    code, out, err = run_cli(["check", str(sample_photo), str(missing)], capsys)
     assert "1 face(s)" in out and "REAL" in out
-    assert "missing.jpg: ERROR" in out and code == 4
+    assert f"{missing}: ERROR no such file or folder" in out and code == 4
+    error_line = next(line for line in out.splitlines() if "ERROR" in line)
+    assert error_line.count("missing.jpg") == 1, error_line
+
+
+def test_threshold_is_shown_and_can_be_overridden(sample_photo, capsys):
+    code, out, err = run_cli(["check", str(sample_photo)], capsys)
+    header = out.splitlines()[0]
+    with FakeFaceChecker(CheckerOptions()) as checker:
+        model_threshold = checker.threshold
+    assert header.startswith(f"threshold {model_threshold:.4g}") and "FAKE" in header
+    assert out.count("threshold") == 1
+    code, out, err = run_cli(["check", str(sample_photo), "--json"], capsys)
+    report = json.loads(out)
+    assert report["threshold"] == pytest.approx(model_threshold, abs=1e-5) and code == 0
+    p = report["faces"][0]["fake_probability"]
+    # At a threshold just under this face's p(fake) it is judged fake (exit 1); just above, real.
+    code, out, err = run_cli(["check", str(sample_photo), "--json", "--threshold", f"{p - 0.01:.5f}"], capsys)
+    report = json.loads(out)
+    assert report["faces"][0]["label"] == "fake" and code == 1
+    assert report["threshold"] == pytest.approx(p - 0.01, abs=1e-5)
+    code, out, err = run_cli(["check", str(sample_photo), "--json", "--threshold", f"{p + 0.01:.5f}"], capsys)
+    assert json.loads(out)["faces"][0]["label"] == "real" and code == 0
+
+
+def test_summary_line_ends_the_run(sample_photo, tmp_path, capsys):
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo at all")
+    code, out, err = run_cli(["check", str(sample_photo), str(tmp_path), "--json", "--threshold", "0"], capsys)
+    last = err.splitlines()[-1]
+    assert re.fullmatch(r"fakeface check: 2 image\(s\), 1 face\(s\), 1 judged fake, 1 error\(s\), \d+\.\d s", last), last
+    assert code == 5
+
+
+def test_annotated_copies_keep_the_folder_layout(sample_photo, tmp_path, capsys):
+    photos = tmp_path / "holiday"
+    for sub in ("day1", "day2"):
+        (photos / sub).mkdir(parents=True)
+        (photos / sub / "a.jpg").write_bytes(sample_photo.read_bytes())
+    (photos / "day2" / "a.png").write_bytes(cv2.imencode(".png", cv2.imread(str(sample_photo)))[1].tobytes())
+    out_dir = tmp_path / "annotated"
+    code, out, err = run_cli(["check", str(photos), str(sample_photo), "--annotate", str(out_dir)], capsys)
+    written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
+    assert written == ["astronaut.jpg", "day1/a.jpg", "day2/a.jpg", "day2/a.png.jpg"]
+    assert f"4 annotated copies written under {out_dir}/" in err
+    copy = cv2.imread(str(out_dir / "day1" / "a.jpg"))
+    assert copy.shape == cv2.imread(str(sample_photo)).shape
+
+
+def test_annotation_tag_names_the_probability():
+    from fakeface.edge.annotate import face_tag
+    from fakeface.edge.faces import FaceResult
+
+    tag = face_tag(FaceResult((0, 0, 10, 10), 0.99, [], 0.004, "real"))
+    assert tag == "real p(fake)=0.00"
 
 
 def test_min_face_option_skips_small_faces(sample_photo):
     image = load_image(sample_photo)
-    # The astronaut's face is about 85x107 pixels.
+    # The astronaut's face is about 85x107 pixels: its shorter side decides.
     with FakeFaceChecker(CheckerOptions(min_face_size=80)) as checker:
         assert len(checker.check(image)) == 1
-    for too_big in (150, 200):
+    for too_big in (95, 150, 200):
         with FakeFaceChecker(CheckerOptions(min_face_size=too_big)) as checker:
             assert checker.check(image) == []
+
+
+def test_no_reported_face_is_smaller_than_min_face(faces_dir):
+    photos = sorted((faces_dir / "real").rglob("*.jpg"))[:40:4]
+    with FakeFaceChecker(CheckerOptions(min_face_size=40, threads=2)) as checker:
+        for path in photos:
+            for face in checker.check_file(path).faces:
+                assert min(face.box[2], face.box[3]) >= 40, (path, face.box)
 
 
 def test_check_never_imports_tensorflow(sample_photo):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import cv2
 import numpy as np
@@ -37,10 +38,49 @@ def test_watch_a_real_face_clip_then_end_cleanly(sample_photo, tmp_path, capsys)
     assert [f["label"] for f in per_frame[12:]] == ["no-face"] * 3
     assert summary["verdict"] == "real" and summary["stopped"] == "end of stream"
     assert summary["frames_checked"] == 15 and summary["fps"] > 0
+    for f in per_frame[:12]:  # rounded as check rounds them
+        assert f["fake_probability"] == round(f["fake_probability"], 5)
+    assert 0 < summary["threshold"] < 1
     assert code == 0
 
 
-def test_watch_missing_source_exits_3(tmp_path, capsys):
-    code = main(["watch", "--source", str(tmp_path / "nope.avi"), "--retries", "1"])
-    assert code == 3
-    assert "could not open" in capsys.readouterr().err
+def test_watch_missing_file_says_so_at_once(tmp_path, capsys, monkeypatch):
+    opened = []
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a: opened.append(a))
+    code = main(["watch", "--source", str(tmp_path / "nope.avi")])
+    err = capsys.readouterr().err
+    assert code == 3 and "nope.avi: no such file" in err
+    assert opened == [], "a missing file is not retried"
+
+
+class NeverOpens:
+    def __init__(self, *args):
+        pass
+
+    def isOpened(self):
+        return False
+
+    def release(self):
+        pass
+
+
+@pytest.mark.parametrize("retries, tries", [("0", 1), ("2", 3)])
+def test_watch_retries_count_the_tries_after_the_first(retries, tries, capsys, monkeypatch):
+    opened = []
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a: opened.append(a) or NeverOpens())
+    code = main(["watch", "--source", "7", "--retries", retries])
+    err = capsys.readouterr().err
+    assert code == 3 and len(opened) == tries
+    assert f"after {tries} {'try' if tries == 1 else 'tries'}" in err
+
+
+def test_watch_writes_one_line_per_frame_to_a_pipe(sample_photo, tmp_path, capsys):
+    bgr = cv2.cvtColor(load_image(sample_photo), cv2.COLOR_RGB2BGR)
+    clip = tmp_path / "clip.avi"
+    write_video(clip, [bgr] * 4)
+    code = main(["watch", "--source", str(clip), "--window", "3", "--threads", "1"])
+    lines = capsys.readouterr().out.splitlines()  # captured stdout is not a terminal
+    assert len(lines) == 5 and "\r" not in "".join(lines)
+    assert all(line.startswith("frame ") for line in lines[:4])
+    assert re.search(r"p\(fake\)=0\.\d{3} ", lines[0]) and "threshold" in lines[-1]
+    assert lines[-1].startswith("verdict: real") and code == 0

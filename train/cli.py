@@ -10,9 +10,14 @@ import argparse
 import json
 import sys
 
+from fakeface.edge.cli_numbers import (NumberOption, count_or_zero, face_pixels, non_negative_float, positive_float,
+                                       positive_int, probability, share_above_zero)
+
 from .layout import SPLITS
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
+# The model contract's sane range for input_size (fakeface.edge.contract).
+crop_side = NumberOption(int, low=8, high=1024)
 
 
 # -- prepare ----------------------------------------------------------------------
@@ -43,17 +48,17 @@ def register_prepare(subparsers) -> None:
     )
     p.add_argument("src", metavar="SRC", help="folder with real/ and fake/ sub-folders of photos")
     p.add_argument("out", metavar="OUT", help="output folder for crops and manifest.jsonl")
-    p.add_argument("--input-size", type=int, default=DEFAULT_INPUT_SIZE,
+    p.add_argument("--input-size", type=crop_side, default=DEFAULT_INPUT_SIZE,
                    help=f"crop side in pixels (default {DEFAULT_INPUT_SIZE}: the default model's input)")
-    p.add_argument("--crop-margin", type=float, default=DEFAULT_CROP_MARGIN,
+    p.add_argument("--crop-margin", type=non_negative_float, default=DEFAULT_CROP_MARGIN,
                    help=f"margin around the face box, per side, as a share of its size (default {DEFAULT_CROP_MARGIN})")
     p.add_argument("--crop", choices=("resize", "native"), default=DEFAULT_CROP_MODE,
                    help="resize: scale the whole face square to --input-size; native: keep the centre "
                         "--input-size window at the photo's own pixel scale, so generator traces are not "
                         f"resampled away (squares over --native-max-side px are shrunk first; default {DEFAULT_CROP_MODE})")
-    p.add_argument("--native-max-side", type=int, default=DEFAULT_NATIVE_MAX_SIDE,
+    p.add_argument("--native-max-side", type=positive_int, default=DEFAULT_NATIVE_MAX_SIDE,
                    help=f"with --crop native: larger face squares are shrunk to this side first (default {DEFAULT_NATIVE_MAX_SIDE})")
-    p.add_argument("--context", type=int, default=DEFAULT_CONTEXT, metavar="PX",
+    p.add_argument("--context", type=count_or_zero, default=DEFAULT_CONTEXT, metavar="PX",
                    help="with --crop native: also keep the centre PX x PX window of each face at the same scale "
                         "under OUT/context/, for 'fakeface train --scale-augment' (160 lets it shrink faces to "
                         f"0.6x; default {DEFAULT_CONTEXT}: not kept)")
@@ -62,8 +67,8 @@ def register_prepare(subparsers) -> None:
     p.add_argument("--detector", choices=("edge", "mtcnn"), default="edge",
                    help="edge: the runtime's own TF-free MTCNN (default), so crops match what users get; "
                         "mtcnn: the reference mtcnn package (TensorFlow)")
-    p.add_argument("--min-face-size", type=int, default=20, help="smallest face to detect, pixels (default 20)")
-    p.add_argument("--workers", type=int, default=0, help="worker processes (default: one per core)")
+    p.add_argument("--min-face-size", type=face_pixels, default=20, help="smallest face to detect, pixels (default 20)")
+    p.add_argument("--workers", type=count_or_zero, default=0, help="worker processes (default: one per core)")
     p.add_argument("--reuse-boxes", metavar="MANIFEST",
                    help="take face boxes from an earlier manifest.jsonl instead of detecting again")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -118,17 +123,17 @@ def register_train(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="RUN", help="output folder of this run")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCH,
                    help=f"model architecture (default {DEFAULT_ARCH}; seed = the reference article's CNN)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the architecture's recipe, 8 for seed and default)")
-    p.add_argument("--batch-size", type=int, default=None, help="batch size (default: the architecture's recipe)")
-    p.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: the recipe's)")
-    p.add_argument("--patience", type=int, default=0,
+    p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the architecture's recipe, 8 for seed and default)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: the architecture's recipe)")
+    p.add_argument("--learning-rate", type=positive_float, default=None, help="peak learning rate (default: the recipe's)")
+    p.add_argument("--patience", type=count_or_zero, default=0,
                    help="stop early after this many epochs without a better validation AUC (default 0: off)")
     p.add_argument("--balance", choices=("class", "source"), default="source",
                    help="loss weights: class = real and fake count equally; source = also every source "
                         "folder within a class counts equally, so small sources are not drowned (default)")
     p.add_argument("--no-augment", action="store_true", help="train without augmentation (for comparisons)")
     _add_scale_augment(p)
-    p.add_argument("--augment-strength", type=float, default=1.0, metavar="S",
+    p.add_argument("--augment-strength", type=non_negative_float, default=1.0, metavar="S",
                    help="how often the trace-destroying augmentations (random JPEG, downscale-upscale, blur) "
                         "are applied, relative to the default (1.0: 16 %%, 10 %% and 6 %% of crops; 2 = twice as often)")
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
@@ -141,26 +146,18 @@ def register_train(subparsers) -> None:
                    help="with --init-from: snap the first convolution to the int8 grid, freeze it and train "
                         "the rest (1-2 epochs at a low --learning-rate), so a full-int8 export decides like "
                         "the float model (see fakeface/train/int8_stem.py)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--limit", type=int, default=0, help="use at most this many training crops (quick trials)")
+    p.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
+    p.add_argument("--limit", type=count_or_zero, default=0, help="use at most this many training crops (quick trials)")
     p.add_argument("--quiet", action="store_true", help="less output")
     p.set_defaults(func=run_train)
 
 
 def _add_scale_augment(p) -> None:
-    p.add_argument("--scale-augment", type=float, default=0.0, metavar="P",
+    p.add_argument("--scale-augment", type=probability, default=0.0, metavar="P",
                    help="shrink this share of training faces by 0.6-1x (area averaging, no re-enlarging) "
                         "before their window is cut, so the model also sees faces at smaller pixel scales "
                         "than its photos'; needs crops made with 'prepare --context 160' (default 0: off; "
                         "0.25 lifted the held-out StyleGAN2-128 fold of leave-one-out from AUC 0.46 to 0.65)")
-
-
-def _scale_share(value: float) -> float:
-    from fakeface.edge.errors import FakeFaceError
-
-    if not 0.0 <= value <= 1.0:
-        raise FakeFaceError(f"--scale-augment must be a share between 0 and 1, not {value}")
-    return value
 
 
 def _augment_options(args):
@@ -168,7 +165,7 @@ def _augment_options(args):
 
     from .augment import AugmentOptions
 
-    return replace(AugmentOptions().with_strength(args.augment_strength), scale_p=_scale_share(args.scale_augment))
+    return replace(AugmentOptions().with_strength(args.augment_strength), scale_p=args.scale_augment)
 
 
 def run_train(args) -> int:
@@ -205,7 +202,7 @@ def register_evaluate(subparsers) -> None:
             "examples:\n"
             "  fakeface evaluate runs/default/model.keras work/crops --cropped --split test\n"
             "  fakeface evaluate edge/models/fakeface.tflite ../shared/data/faces --split test --json\n"
-            "  fakeface evaluate model.onnx my_photos/ --split all\n"
+            "  fakeface evaluate model.onnx my_photos/              # every photo: the default without --cropped\n"
             "  fakeface evaluate runs/default/model.keras work/crops --cropped --perturb   # + AUC under JPEG, blur...\n"
             "  fakeface evaluate edge/models/fakeface.tflite work/crops --cropped --split val \\\n"
             "      --compare runs/new/model.keras       # is the new model better, or is it noise?"
@@ -214,11 +211,13 @@ def register_evaluate(subparsers) -> None:
     p.add_argument("model", metavar="MODEL", help="model file with its .json sidecar")
     p.add_argument("data", metavar="DATA", help="folder with real/ and fake/ sub-folders")
     p.add_argument("--cropped", action="store_true", help="DATA holds crops made by 'fakeface prepare'")
-    p.add_argument("--split", choices=SPLITS + ("all",), default="test", help="which split to score (default test)")
-    p.add_argument("--threshold", type=float, default=None, help="override the model's decision threshold")
+    p.add_argument("--split", choices=SPLITS + ("all",), default=None,
+                   help="which split to score (default: test with --cropped, the held-out tenth of 'prepare' "
+                        "crops; all for a folder of photos, which 'train' never saw)")
+    p.add_argument("--threshold", type=probability, default=None, help="override the model's decision threshold")
     p.add_argument("--detector", choices=("edge", "mtcnn"), default="edge", help="detector for raw photos (default edge)")
     p.add_argument("--backend", default="auto", help="interpreter for .tflite/.onnx (auto, litert, onnxruntime)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--perturb", action="store_true",
                    help="with --cropped: also re-score after JPEG, rescale, blur, shift and crop perturbations "
@@ -231,9 +230,22 @@ def register_evaluate(subparsers) -> None:
     p.set_defaults(func=run_evaluate)
 
 
+def evaluate_split(split, cropped: bool) -> tuple[str, str]:
+    """The split to score and, when it was not given, a line saying which files that is."""
+    if split is not None:
+        return split, ""
+    if cropped:
+        return "test", ("scoring the test split: the held-out tenth of these crops that 'train' never "
+                        "uses (--split all scores every crop)")
+    return "all", "scoring every image under DATA (--split test scores only the tenth that 'train' holds out)"
+
+
 def run_evaluate(args) -> int:
     from .evaluate import EvaluateOptions, evaluate_model
 
+    args.split, note = evaluate_split(args.split, args.cropped)
+    if note:
+        print(f"fakeface evaluate: {note}", file=sys.stderr)
     opts = EvaluateOptions(cropped=args.cropped, split=args.split, threshold=args.threshold,
                            detector=args.detector, backend=args.backend, batch_size=args.batch_size,
                            progress=not (args.quiet or args.json))
@@ -278,7 +290,7 @@ def register_calibrate(subparsers) -> None:
     )
     p.add_argument("model", metavar="MODEL", help="model file with its .json sidecar")
     p.add_argument("data", metavar="DATA", help="folder with real/ and fake/ sub-folders")
-    p.add_argument("--target-real-acceptance", type=float, default=0.99,
+    p.add_argument("--target-real-acceptance", type=share_above_zero, default=0.99,
                    help="share of real faces that must be accepted (default 0.99)")
     p.add_argument("--cropped", action="store_true", help="DATA holds crops made by 'fakeface prepare'")
     p.add_argument("--split", choices=SPLITS + ("all",), default="val",
@@ -336,10 +348,10 @@ def register_generalise(subparsers) -> None:
         q.add_argument("crops", metavar="CROPS", help="crop folder made by 'fakeface prepare'")
         q.add_argument("--split", choices=SPLITS + ("all",), default="test", help="split to measure (default test)")
         q.add_argument("--out", metavar="DIR", help=f"write {name}.json, {name}.md and {name}.png here")
-        q.add_argument("--threshold", type=float, default=None,
+        q.add_argument("--threshold", type=probability, default=None,
                        help="decision threshold for 'caught'/'accepted' (default: the model's sidecar threshold)")
         q.add_argument("--backend", default="auto", help="interpreter for .tflite/.onnx (auto, litert, onnxruntime)")
-        q.add_argument("--batch-size", type=int, default=64)
+        q.add_argument("--batch-size", type=positive_int, default=64)
         q.add_argument("--json", action="store_true", help="print JSON instead of the table")
         q.add_argument("--quiet", action="store_true", help="no progress bars")
         q.set_defaults(func=run_generalise)
@@ -397,16 +409,16 @@ def register_generalise(subparsers) -> None:
     q.add_argument("--out", required=True, metavar="DIR", help="output folder: report files and one run per fold")
     q.add_argument("--arch", choices=sorted(ARCHITECTURES), default="default",
                    help="architecture (default: the shipped model's)")
-    q.add_argument("--epochs", type=int, default=4, help="epochs per fold (default 4: a short schedule)")
-    q.add_argument("--limit", type=int, default=6000, help="training crops per fold (default 6000; 0 = all)")
-    q.add_argument("--batch-size", type=int, default=32,
+    q.add_argument("--epochs", type=positive_int, default=4, help="epochs per fold (default 4: a short schedule)")
+    q.add_argument("--limit", type=count_or_zero, default=6000, help="training crops per fold (default 6000; 0 = all)")
+    q.add_argument("--batch-size", type=positive_int, default=32,
                    help="batch size (default 32: more steps in a short schedule)")
     q.add_argument("--balance", choices=("class", "source"), default="source",
                    help="loss weights, as in 'fakeface train' (default source)")
     _add_scale_augment(q)
-    q.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    q.add_argument("--threshold", type=float, default=None, help="fixed threshold instead of calibrating each fold")
-    q.add_argument("--target-real-acceptance", type=float, default=0.95,
+    q.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
+    q.add_argument("--threshold", type=probability, default=None, help="fixed threshold instead of calibrating each fold")
+    q.add_argument("--target-real-acceptance", type=share_above_zero, default=0.95,
                    help="per-fold calibration target on validation reals (default 0.95, like the shipped model)")
     q.add_argument("--source", action="append", metavar="FAKE_SOURCE",
                    help="hold out only this fake source (repeatable; default: every fake source)")
@@ -432,7 +444,7 @@ def run_generalise(args) -> int:
             raise FakeFaceError(f"{args.crops}: no such crop folder")
         opts = g.LeaveOneOutOptions(arch=args.arch, epochs=args.epochs, limit=args.limit, batch_size=args.batch_size,
                                     seed=args.seed, threshold=args.threshold, balance=args.balance,
-                                    scale_augment=_scale_share(args.scale_augment),
+                                    scale_augment=args.scale_augment,
                                     target_real_acceptance=args.target_real_acceptance, sources=args.source,
                                     verbose=progress)
         report = g.leave_one_out(args.crops, args.out, opts)
