@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .nms import sort_by_score
-from .pyramid import CELL_SIZE
+from .pyramid import CELL_SIZE, normalize
 
 # P-Net's output grid advances two input pixels per cell (its single 2x2 max-pool).
 PNET_STRIDE = 2
@@ -76,16 +76,19 @@ def decode_landmarks(landmarks: np.ndarray, cands: np.ndarray) -> np.ndarray:
 
 
 def crop_patches(image: np.ndarray, cands: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear ``size`` x ``size`` patches of ``image`` (H, W, C float) under each box.
+    """Normalised bilinear ``size`` x ``size`` patches of ``image`` (H, W, C uint8, C-contiguous)
+    under every box, in one vectorised gather.
 
-    Reproduces tf.image.crop_and_resize as mtcnn calls it: boxes are divided by the image
-    size, so sample points span ``x1 * (W - 1) / W`` .. ``x2 * (W - 1) / W``; samples
-    outside the image are 0 (mid-grey once normalised).
+    Reproduces tf.image.crop_and_resize on mtcnn's normalised image: boxes are divided by
+    the image size, so sample points span ``x1 * (W - 1) / W`` .. ``x2 * (W - 1) / W``;
+    samples outside the image are 0, i.e. mid-grey once normalised.  Interpolating the
+    uint8 values and normalising afterwards gives the same numbers (the scaling is affine
+    and bilinear weights sum to one), without a float copy of the image.
     """
     n = len(cands)
-    height, width = image.shape[:2]
+    height, width, channels = image.shape
     if n == 0:
-        return np.zeros((0, size, size, image.shape[2]), dtype=np.float32)
+        return np.zeros((0, size, size, channels), dtype=np.float32)
     ys, y_ok = _sample_points(cands[:, 1] / height, cands[:, 3] / height, height, size)
     xs, x_ok = _sample_points(cands[:, 0] / width, cands[:, 2] / width, width, size)
 
@@ -93,18 +96,17 @@ def crop_patches(image: np.ndarray, cands: np.ndarray, size: int) -> np.ndarray:
     x0 = np.floor(xs)
     wy = (ys - y0).astype(np.float32)[:, :, None, None]
     wx = (xs - x0).astype(np.float32)[:, None, :, None]
-    top = np.clip(y0, 0, height - 1).astype(np.intp)[:, :, None]
-    bottom = np.clip(np.ceil(ys), 0, height - 1).astype(np.intp)[:, :, None]
-    left = np.clip(x0, 0, width - 1).astype(np.intp)[:, None, :]
-    right = np.clip(np.ceil(xs), 0, width - 1).astype(np.intp)[:, None, :]
-
-    tl, tr = image[top, left], image[top, right]
-    bl, br = image[bottom, left], image[bottom, right]
+    # Flat pixel indices of the four neighbours: rows (2, n, size, 1) + columns (2, n, 1, size).
+    rows = np.clip(np.stack([y0, np.ceil(ys)]), 0, height - 1).astype(np.intp) * width
+    cols = np.clip(np.stack([x0, np.ceil(xs)]), 0, width - 1).astype(np.intp)
+    index = rows[:, None, :, :, None] + cols[None, :, :, None, :]  # (top/bottom, left/right, n, y, x)
+    (tl, tr), (bl, br) = image.reshape(-1, channels)[index].astype(np.float32)
     upper = tl + (tr - tl) * wx
     lower = bl + (br - bl) * wx
-    patches = upper + (lower - upper) * wy
-    inside = (y_ok[:, :, None] & x_ok[:, None, :])[..., None]
-    return np.where(inside, patches, np.float32(0)).astype(np.float32, copy=False)
+    patches = normalize(upper + (lower - upper) * wy, upper)
+    outside = ~(y_ok[:, :, None] & x_ok[:, None, :])
+    patches[outside] = 0.0
+    return patches
 
 
 def _sample_points(lo: np.ndarray, hi: np.ndarray, extent: int, size: int):

@@ -19,7 +19,8 @@ from ..errors import ImageError
 from ..faces import FaceBox
 from .boxes import clip_to_image
 from .nets import open_nets
-from .pyramid import level_shapes, normalize, pyramid_scales
+from .profile import NoClock
+from .pyramid import PyramidPlan
 from .stages import run_onet, run_pnet, run_rnet
 
 
@@ -36,7 +37,7 @@ class DetectorOptions:
     # Ratio between consecutive pyramid levels.
     scale_factor: float = 0.709
     backend: str = "auto"  # auto | litert | tflite-runtime | onnxruntime
-    threads: Optional[int] = None  # interpreter threads; None = all cores
+    threads: Optional[int] = None  # interpreter threads; None = the CPUs this process may use
     # Which shipped nets: tflite | onnx | auto (onnx for backend onnxruntime, else tflite
     # when a TFLite interpreter is installed).
     model_format: str = "auto"
@@ -65,35 +66,54 @@ def check_image(image_rgb) -> np.ndarray:
 
 
 class Detector:
-    """Three-stage MTCNN cascade.  Not thread-safe: use one Detector per thread."""
+    """Three-stage MTCNN cascade.  Not thread-safe: use one Detector per thread.
+
+    Keeps what depends only on the frame shape (the pyramid plan and its buffers; the
+    nets keep an interpreter per input shape) from one call to the next, so frames of a
+    fixed-size camera reuse all of it.
+    """
 
     def __init__(self, options: Optional[DetectorOptions] = None, model_dir=None):
         self.options = options or DetectorOptions()
         self.options.validate()
         self._nets = open_nets(self.options.model_format, self.options.backend, self.options.threads, model_dir)
+        # Only the latest shape's plan: photos of many sizes must not pile up level
+        # buffers (a 12-MP photo's are ~65 MB).
+        self._plan: Optional[PyramidPlan] = None
 
     @property
     def backend(self) -> str:
         return self._nets["pnet"].backend
 
-    def detect_array(self, image_rgb: np.ndarray) -> np.ndarray:
-        """Raw result: rows x1, y1, x2, y2, score, x1..x5, y1..y5 (landmarks), best first."""
-        image_rgb = check_image(image_rgb)
+    def plan_for(self, height: int, width: int) -> PyramidPlan:
         opts = self.options
-        height, width = image_rgb.shape[:2]
-        levels = level_shapes(height, width, pyramid_scales(height, width, opts.min_face_size, opts.scale_factor))
-        if not levels:
+        key = (height, width, float(opts.min_face_size), float(opts.scale_factor))
+        if self._plan is None or self._plan.key != key:
+            self._plan = PyramidPlan(height, width, opts.min_face_size, opts.scale_factor)
+        return self._plan
+
+    def detect_array(self, image_rgb: np.ndarray, clock=None) -> np.ndarray:
+        """Raw result: rows x1, y1, x2, y2, score, x1..x5, y1..y5 (landmarks), best first.
+
+        ``clock``: a ``profile.StageClock`` that collects the time of each part.
+        """
+        clock = clock or NoClock()
+        clock.start()
+        # Patch cropping gathers through a flat view; views such as a mirror get one copy.
+        image = np.ascontiguousarray(check_image(image_rgb))
+        height, width = image.shape[:2]
+        plan = self.plan_for(height, width)
+        if not plan.levels:
             return np.empty((0, 15))
-        image = normalize(image_rgb)
-        t_p, t_r, t_o = (float(t) for t in opts.thresholds)
-        cands = run_pnet(self._nets["pnet"], image, levels, t_p)
-        cands = run_rnet(self._nets["rnet"], image, cands, t_r)
-        cands = run_onet(self._nets["onet"], image, cands, t_o)
+        t_p, t_r, t_o = (float(t) for t in self.options.thresholds)
+        cands = run_pnet(self._nets["pnet"], image, plan, t_p, clock)
+        cands = run_rnet(self._nets["rnet"], image, cands, t_r, clock)
+        cands = run_onet(self._nets["onet"], image, cands, t_o, clock)
         return clip_to_image(cands, height, width)
 
-    def detect(self, image_rgb: np.ndarray) -> list[FaceBox]:
+    def detect(self, image_rgb: np.ndarray, clock=None) -> list[FaceBox]:
         """Faces in an RGB uint8 image, highest score first."""
-        rows = self.detect_array(image_rgb)
+        rows = self.detect_array(image_rgb, clock)
         faces = []
         for r in rows:
             x1, y1, x2, y2, score = (float(v) for v in r[:5])
@@ -106,6 +126,7 @@ class Detector:
         for net in self._nets.values():
             net.close()
         self._nets = {}
+        self._plan = None
 
     def __enter__(self) -> "Detector":
         return self

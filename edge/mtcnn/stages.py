@@ -1,4 +1,8 @@
-"""The three stages of the MTCNN cascade, one function each, on a normalised RGB image."""
+"""The three stages of the MTCNN cascade, one function each, on a uint8 RGB image.
+
+Nets see normalised float input; the image stays uint8 and only the pyramid levels and
+the patches are normalised (see pyramid.py and boxes.crop_patches).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import numpy as np
 from .boxes import crop_patches, decode_landmarks, pnet_candidates, refine, square
 from .nets import LANDMARKS, PROBABILITY, REGRESSION, Net
 from .nms import SCORE, nms
-from .pyramid import resize_area
+from .profile import NoClock
+from .pyramid import PyramidPlan
 
 # mtcnn 1.0.0's overlap thresholds: per pyramid level, across levels, after R-Net, after O-Net.
 NMS_PNET_LEVEL = 0.5
@@ -16,45 +21,61 @@ NMS_RNET = 0.7
 NMS_ONET = 0.7
 RNET_SIZE = 24
 ONET_SIZE = 48
-# Candidates per R-/O-Net call: bounds patch memory on crowded, large images.
-MAX_BATCH = 512
+# Patch pixels cropped in one pass (256 R-Net or 64 O-Net patches): bounds the gather's
+# index and float temporaries (~60 KB per 24-px patch) to ~16 MB on crowded, large
+# images; a camera frame's candidates fit in one pass.
+CROP_PIXELS = 256 * RNET_SIZE * RNET_SIZE
+_NO_CLOCK = NoClock()
 
 
-def run_pnet(pnet: Net, image: np.ndarray, levels: list, threshold: float) -> np.ndarray:
-    """Proposals from every pyramid level, merged and squared.  ``levels``: [(scale, (h, w))]."""
+def run_pnet(pnet: Net, image: np.ndarray, plan: PyramidPlan, threshold: float, clock=_NO_CLOCK) -> np.ndarray:
+    """Proposals from every pyramid level of ``plan``, merged and squared."""
     found = []
-    for scale, size in levels:
-        out = pnet.run(resize_area(image, size)[None])
+    for scale, level in plan.scan(image):
+        clock.lap("pyramid")
+        out = pnet.run(level)
+        clock.lap("pnet")
         cands = pnet_candidates(out[REGRESSION][0], out[PROBABILITY][0], scale, threshold)
         found.append(nms(cands, NMS_PNET_LEVEL, "union", presorted=True))
+        clock.lap("pnet post")
     if not found:
         return np.empty((0, 5))
     cands = nms(np.concatenate(found, axis=0), NMS_PNET_ALL, "union")
-    return square(cands)
+    cands = square(cands)
+    clock.lap("pnet post")
+    return cands
 
 
-def _run_batched(net: Net, image: np.ndarray, cands: np.ndarray, size: int) -> dict[int, np.ndarray]:
-    parts = [net.run(crop_patches(image, cands[i:i + MAX_BATCH], size)) for i in range(0, len(cands), MAX_BATCH)]
+def _run_on_patches(net: Net, image: np.ndarray, cands: np.ndarray, size: int, name: str, clock) -> dict[int, np.ndarray]:
+    parts = []
+    chunk = max(1, CROP_PIXELS // (size * size))
+    for i in range(0, len(cands), chunk):
+        patches = crop_patches(image, cands[i:i + chunk], size)
+        clock.lap(f"{name} crop")
+        parts.append(net.run_batch(patches))
+        clock.lap(name)
     return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
 
 
-def run_rnet(rnet: Net, image: np.ndarray, cands: np.ndarray, threshold: float) -> np.ndarray:
+def run_rnet(rnet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, clock=_NO_CLOCK) -> np.ndarray:
     """Re-score and refine P-Net's proposals on 24x24 patches; survivors squared."""
     if len(cands) == 0:
         return cands
-    out = _run_batched(rnet, image, cands, RNET_SIZE)
+    out = _run_on_patches(rnet, image, cands, RNET_SIZE, "rnet", clock)
     cands = cands.copy()
     cands[:, SCORE] = out[PROBABILITY][:, 1]
     cands = refine(cands, out[REGRESSION])
     cands = cands[cands[:, SCORE] > threshold]
-    return square(nms(cands, NMS_RNET, "union"))
+    cands = square(nms(cands, NMS_RNET, "union"))
+    clock.lap("rnet post")
+    return cands
 
 
-def run_onet(onet: Net, image: np.ndarray, cands: np.ndarray, threshold: float) -> np.ndarray:
+def run_onet(onet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, clock=_NO_CLOCK) -> np.ndarray:
     """Final boxes and landmarks from 48x48 patches: rows x1,y1,x2,y2,score, x1..x5, y1..y5."""
     if len(cands) == 0:
         return np.empty((0, 15))
-    out = _run_batched(onet, image, cands, ONET_SIZE)
+    out = _run_on_patches(onet, image, cands, ONET_SIZE, "onet", clock)
     # Landmarks are relative to the box O-Net saw, not to its refined box.
     points = decode_landmarks(out[LANDMARKS], cands)
     cands = cands.copy()
@@ -63,4 +84,6 @@ def run_onet(onet: Net, image: np.ndarray, cands: np.ndarray, threshold: float) 
     cands = np.concatenate([cands, points[:, :, 0], points[:, :, 1]], axis=1)
     cands = cands[cands[:, SCORE] > threshold]
     # "min" overlap drops a small box lying inside a bigger, better one.
-    return nms(cands, NMS_ONET, "min")
+    cands = nms(cands, NMS_ONET, "min")
+    clock.lap("onet post")
+    return cands
