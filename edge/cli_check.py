@@ -76,6 +76,12 @@ class CheckTally:
     fakes: int = 0
     errors: int = 0
 
+    def add(self, report, fake_label: str) -> None:
+        self.images += 1
+        self.faces += len(report.faces)
+        self.fakes += sum(f.label == fake_label for f in report.faces)
+        self.errors += report.error is not None
+
     def line(self, seconds: float) -> str:
         return (f"fakeface check: {self.images} image(s), {self.faces} face(s), {self.fakes} judged fake, "
                 f"{self.errors} error(s), {seconds:.1f} s")
@@ -98,10 +104,33 @@ def table_lines(report) -> str:
     return f"{report.path}: {len(report.faces)} face(s)\n" + "\n".join(parts)
 
 
-def run(args) -> int:
-    from .annotate import AnnotatedCopies
+def check_one(checker, copies, root: Path, path: Path, problem):
+    """The report of one input, with its annotated copy written when asked for."""
     from .errors import FakeFaceError
     from .faces import ImageReport
+
+    if problem:
+        return ImageReport(str(path), error=problem)
+    report, image = checker.check_file_and_image(path)
+    if copies is not None and image is not None:
+        try:
+            copies.write(path, root, image, report.faces)
+        except FakeFaceError as exc:
+            report.error = f"annotated copy not written: {getattr(exc, 'reason', exc)}"
+    return report
+
+
+def print_report(report, threshold: float, as_json: bool) -> None:
+    if not as_json:
+        print(table_lines(report), flush=True)
+        return
+    print(json.dumps({**report.to_json(), "threshold": round(threshold, 5)}), flush=True)
+    if report.error:  # keep the person at the terminal informed too
+        print(f"fakeface check: {report.path}: {report.error}", file=sys.stderr)
+
+
+def run(args) -> int:
+    from .annotate import AnnotatedCopies
     from .imageio import iter_image_paths
     from .pipeline import CheckerOptions, FakeFaceChecker
 
@@ -113,33 +142,18 @@ def run(args) -> int:
     checker = FakeFaceChecker.create_from_options(opts)  # model errors -> exit 2 in cli.main
     copies = AnnotatedCopies(Path(args.annotate)) if args.annotate else None
     tally = CheckTally()
-    fake_label = checker.contract.labels[1]
     if not args.json:
         print(threshold_header(checker.threshold), flush=True)
-    with checker:
-        for root in args.paths:
-            for path, problem in iter_image_paths([root]):
-                image = None
-                if problem:
-                    report = ImageReport(str(path), error=problem)
-                else:
-                    report, image = checker.check_file_and_image(path)
-                if copies is not None and image is not None:
-                    try:
-                        copies.write(path, Path(root), image, report.faces)
-                    except FakeFaceError as exc:
-                        report.error = f"annotated copy not written: {getattr(exc, 'reason', exc)}"
-                tally.images += 1
-                tally.faces += len(report.faces)
-                tally.fakes += sum(f.label == fake_label for f in report.faces)
-                tally.errors += report.error is not None
-                if args.json:
-                    print(json.dumps({**report.to_json(), "threshold": round(checker.threshold, 5)}), flush=True)
-                    if report.error:  # keep the person at the terminal informed too
-                        print(f"fakeface check: {report.path}: {report.error}", file=sys.stderr)
-                else:
-                    print(table_lines(report), flush=True)
-    if copies is not None:
-        print(f"fakeface check: {copies.count} annotated copies written under {copies.out_dir}/", file=sys.stderr)
-    print(tally.line(time.perf_counter() - started), file=sys.stderr)
+    try:
+        with checker:
+            for root in args.paths:
+                for path, problem in iter_image_paths([root]):
+                    report = check_one(checker, copies, Path(root), path, problem)
+                    tally.add(report, checker.contract.labels[1])
+                    print_report(report, checker.threshold, args.json)
+    finally:  # after Ctrl-C too: what was done, and where the copies are
+        if copies is not None:
+            print(f"fakeface check: {copies.count} annotated copies written under {copies.out_dir}/",
+                  file=sys.stderr)
+        print(tally.line(time.perf_counter() - started), file=sys.stderr)
     return (EXIT_FAKE_FOUND if tally.fakes else EXIT_ALL_REAL) + (EXIT_INPUT_FAILED if tally.errors else 0)
