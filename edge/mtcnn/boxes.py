@@ -96,12 +96,20 @@ def crop_patches(image: np.ndarray, cands: np.ndarray, size: int) -> np.ndarray:
     x0 = np.floor(xs)
     wy = (ys - y0).astype(np.float32)[:, :, None, None]
     wx = (xs - x0).astype(np.float32)[:, None, :, None]
-    # Flat pixel indices of the four neighbours: rows (2, n, size, 1) + columns (2, n, 1, size).
-    rows = np.clip(np.stack([y0, np.ceil(ys)]), 0, height - 1).astype(np.intp) * width
-    cols = np.clip(np.stack([x0, np.ceil(xs)]), 0, width - 1).astype(np.intp)
-    index = rows[:, None, :, :, None] + cols[None, :, :, None, :]  # (top/bottom, left/right, n, y, x)
-    (tl, tr), (bl, br) = image.reshape(-1, channels)[index].astype(np.float32)
+    top = np.clip(y0, 0, height - 1).astype(np.intp) * width
+    bottom = np.clip(np.ceil(ys), 0, height - 1).astype(np.intp) * width
+    left = np.clip(x0, 0, width - 1).astype(np.intp)
+    right = np.clip(np.ceil(xs), 0, width - 1).astype(np.intp)
+    pixels = image.reshape(-1, channels)
+
+    def gather(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        # np.take on flat pixel indices: about twice as fast as 2-D fancy indexing.
+        index = (rows[:, :, None] + cols[:, None, :]).ravel()
+        return np.take(pixels, index, axis=0).reshape(n, size, size, channels).astype(np.float32)
+
+    tl, tr = gather(top, left), gather(top, right)
     upper = tl + (tr - tl) * wx
+    bl, br = gather(bottom, left), gather(bottom, right)
     lower = bl + (br - bl) * wx
     patches = normalize(upper + (lower - upper) * wy, upper)
     outside = ~(y_ok[:, :, None] & x_ok[:, None, :])

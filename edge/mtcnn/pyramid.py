@@ -5,10 +5,11 @@ first level is ``min_size / min_face_size``, each next one ``scale_factor`` time
 and a level's size is the truncated product ``int(side * scale)``.
 
 mtcnn normalises the whole image to float, then area-resizes each level.  Here each level
-is area-resized from a uint16 copy (image * 256: 6 bytes a pixel, half a float copy) and
-normalised afterwards; normalising is affine and area weights sum to one, so the order
-does not matter.  Levels resized straight from uint8 would be rounded to whole grey
-levels, and that +-0.5 alone moves MTCNN's boxes: a face at IoU 0.83 with mtcnn's, and
+is area-resized from integers and normalised afterwards (normalising is affine and area
+weights sum to one, so the order does not matter): big levels by OpenCV from a uint16
+copy (image * 256: 6 bytes a pixel, half a float copy), small ones from an integral
+image (area.py).  OpenCV rounds a level resized straight from uint8 to whole grey
+values, and that +-0.5 alone moves MTCNN's boxes: a face at IoU 0.83 with mtcnn's, and
 an extra face, on the parity set.  (With OpenCV 5.0 a uint8 area resize is no faster.)
 """
 
@@ -17,8 +18,9 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-import cv2
 import numpy as np
+
+from .area import INTEGRAL_MAX_PIXELS, INTEGRAL_SHARE, enlarge, integral_image, shrink_integral, shrink_opencv
 
 # P-Net's receptive field: a level smaller than this gives it nothing to look at.
 CELL_SIZE = 12
@@ -67,61 +69,47 @@ def level_shapes(height: int, width: int, scales: np.ndarray) -> list[tuple[floa
 
 
 class PyramidPlan:
-    """Everything about a pyramid that depends only on the frame's shape: the levels, the
-    uint16 image buffer, and one uint16 and one float32 buffer the size of the largest
-    level, which every level reuses in turn (P-Net is done with a level before the next
-    is made).  A video keeps one plan, so its steady state allocates no pyramid memory."""
+    """Everything about a pyramid that depends only on the frame's shape: the levels, how
+    each is resized (see area.py), and the buffers: the uint16 image and/or the integral
+    image, and one level-sized uint16 and float32 buffer that every level reuses in turn
+    (P-Net is done with a level before the next is made).  A video keeps one plan, so its
+    steady state allocates no pyramid memory beyond small temporaries."""
 
     def __init__(self, height: int, width: int, min_face_size: float, scale_factor: float):
         self.key = (height, width, float(min_face_size), float(scale_factor))
         self.levels = level_shapes(height, width, pyramid_scales(height, width, min_face_size, scale_factor))
+        pixels = height * width
+        self.methods = [
+            "enlarge" if h > height or w > width
+            else "integral" if pixels <= INTEGRAL_MAX_PIXELS and h * w <= INTEGRAL_SHARE * pixels
+            else "opencv"
+            for _, (h, w) in self.levels
+        ]
         largest = max((h * w * 3 for _, (h, w) in self.levels), default=0)
-        self._image = np.empty((height, width, 3), np.uint16) if self.levels else None
-        self._u16 = np.empty(largest, np.uint16)
+        self._fine = np.empty((height, width, 3), np.uint16) if "opencv" in self.methods else None
+        self._sums = np.empty((height + 1, width + 1, 3), np.int32) if "integral" in self.methods else None
+        self._u16 = np.empty(largest if self._fine is not None else 0, np.uint16)
         self._f32 = np.empty(largest, np.float32)
 
     def scan(self, image_u8: np.ndarray):
         """Yield (scale, level) for every level of ``image_u8``; a level is a (1, h, w, 3)
         float32 P-Net input, valid until the next one is made."""
-        if not self.levels:
-            return
-        fine = np.left_shift(image_u8, FINE_BITS, out=self._image, dtype=np.uint16)
-        for index, (scale, _) in enumerate(self.levels):
-            yield scale, self._level(fine, index)
-
-    def _level(self, image_u16: np.ndarray, index: int) -> np.ndarray:
-        h, w = self.levels[index][1]
-        n = h * w * 3
-        in_h, in_w = image_u16.shape[:2]
-        if h <= in_h and w <= in_w:
-            # INTER_AREA shrinking is tf.image.resize(method=AREA)'s pixel-area average.
-            pixels = cv2.resize(image_u16, (w, h), dst=self._u16[:n].reshape(h, w, 3), interpolation=cv2.INTER_AREA)
-        else:
-            # Enlarging (min_face_size < 12): OpenCV interpolates there instead, so use the
-            # exact box-coverage weights, in float (the image is smaller than this level).
-            pixels = upscale_area(image_u16, (h, w))
-        out = self._f32[:n].reshape(1, h, w, 3)
-        np.subtract(pixels, MEAN * FINE, out=out[0], dtype=np.float32)
-        out *= SCALE / FINE
-        return out
-
-
-def upscale_area(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Area-average resize to a larger ``size`` = (h, w), as tf.image.resize(method=AREA)."""
-    h, w = size
-    in_h, in_w = image.shape[:2]
-    ry = _area_weights(in_h, h)
-    rx = _area_weights(in_w, w)
-    out = np.einsum("yi,ijc->yjc", ry, image.astype(np.float32), optimize=True)
-    return np.einsum("xj,yjc->yxc", rx, out, optimize=True)
-
-
-def _area_weights(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) matrix: share of input pixel i covered by output pixel o's footprint."""
-    scale = n_in / n_out
-    starts = np.arange(n_out) * scale
-    ends = starts + scale
-    edges = np.arange(n_in + 1, dtype=np.float64)
-    lo = np.maximum(starts[:, None], edges[None, :-1])
-    hi = np.minimum(ends[:, None], edges[None, 1:])
-    return (np.clip(hi - lo, 0, None) / scale).astype(np.float32)
+        fine = sums = None
+        if self._fine is not None:
+            fine = np.left_shift(image_u8, FINE_BITS, out=self._fine, dtype=np.uint16)
+        if self._sums is not None:
+            sums = integral_image(image_u8, self._sums)
+        for (scale, (h, w)), method in zip(self.levels, self.methods):
+            n = h * w * 3
+            unit = np.float32(1)
+            if method == "opencv":
+                pixels, unit = shrink_opencv(fine, (h, w), self._u16[:n].reshape(h, w, 3)), FINE
+            elif method == "integral":
+                pixels = shrink_integral(sums, (h, w))
+            else:
+                pixels = enlarge(image_u8, (h, w))
+            level = self._f32[:n].reshape(1, h, w, 3)
+            # Normalised after resizing: (pixels / unit - MEAN) * SCALE.
+            np.subtract(pixels, MEAN * unit, out=level[0], dtype=np.float32)
+            level *= SCALE / unit
+            yield scale, level

@@ -1,0 +1,83 @@
+"""The pyramid without a float copy of the image, and the state kept from frame to frame.
+
+The reference for a level is what mtcnn does: normalise the whole image to float, then
+area-resize (OpenCV's INTER_AREA on float, the same average as TF's AREA resize).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from fakeface.edge.mtcnn.area import enlarge, integral_image, shrink_integral
+from fakeface.edge.mtcnn.detector import Detector, DetectorOptions
+from fakeface.edge.mtcnn.nets import bucket_sizes
+from fakeface.edge.mtcnn.pyramid import PyramidPlan, normalize
+
+
+@pytest.fixture(scope="module")
+def photo(sample_photo) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(sample_photo)), cv2.COLOR_BGR2RGB)
+
+
+def frame(photo, width, height) -> np.ndarray:
+    return cv2.resize(photo, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+@pytest.mark.parametrize("size, min_face", [((640, 480), 20), ((640, 480), 80), ((1280, 720), 40), ((300, 200), 10)])
+def test_every_level_matches_resizing_the_normalised_float_image(photo, size, min_face):
+    image = frame(photo, *size)
+    plan = PyramidPlan(image.shape[0], image.shape[1], min_face, 0.709)
+    reference = normalize(image)
+    assert len(plan.levels) >= 4
+    # Each way of resizing gets exercised somewhere in these cases.
+    if min_face == 10:
+        assert plan.methods[0] == "enlarge"
+    elif min_face == 20:
+        assert {"opencv", "integral"} <= set(plan.methods)
+    # A level is only valid until the next is made: compare each as it comes.
+    for (scale, level), method in zip(plan.scan(image), plan.methods):
+        h, w = level.shape[1:3]
+        if method == "enlarge":
+            want = normalize(enlarge(image, (h, w)))
+        else:
+            want = cv2.resize(reference, (w, h), interpolation=cv2.INTER_AREA)
+        # 1/256 of a grey level (the uint16 copy) is 3e-5 in these units.
+        np.testing.assert_allclose(level[0], want, atol=4e-5, err_msg=f"{method} level {h}x{w}")
+
+
+def test_integral_shrink_is_the_area_average(photo):
+    image = frame(photo, 640, 480)
+    sums = integral_image(image, np.empty((481, 641, 3), np.int32))
+    for h, w in ((36, 48), (13, 17), (100, 61)):
+        want = cv2.resize(image.astype(np.float64), (w, h), interpolation=cv2.INTER_AREA)
+        np.testing.assert_allclose(shrink_integral(sums, (h, w)), want, atol=1e-6)
+
+
+def test_bucket_sizes_add_up_without_padding():
+    for n in (0, 1, 3, 4, 17, 64, 249, 1000):
+        sizes = bucket_sizes(n)
+        assert sum(sizes) == n
+        assert set(sizes) <= {64, 16, 4, 1}
+        assert sizes == sorted(sizes, reverse=True)
+
+
+def test_a_video_reuses_plan_and_interpreters(photo):
+    """Frames of one size: the same plan object, no new interpreter after the first frame,
+    whatever the number of candidates; the same faces as a fresh detector."""
+    frames = [frame(photo, 640, 480), frame(photo[:, ::-1], 640, 480), frame(photo[40:], 640, 480)]
+    with Detector(DetectorOptions(backend="litert", model_format="tflite", threads=1)) as det:
+        for f in frames:
+            det.detect_array(f)
+        plan = det.plan_for(480, 640)
+        runners = {name: dict(net._runners) for name, net in det._nets.items()}
+        results = [det.detect_array(f) for f in frames * 2]
+        assert det.plan_for(480, 640) is plan
+        for name, net in det._nets.items():
+            assert net._runners == runners[name], f"{name} opened or dropped an interpreter in steady state"
+        # R-Net saw candidate counts that are not bucket sizes, yet holds only bucket shapes.
+        assert {shape[0] for shape in runners["rnet"]} <= {64, 16, 4, 1}
+    for f, got in zip(frames * 2, results):
+        with Detector(DetectorOptions(backend="litert", model_format="tflite", threads=1)) as fresh:
+            np.testing.assert_allclose(got, fresh.detect_array(f), atol=1e-5)
