@@ -33,6 +33,7 @@ class BenchSettings:
     with_reference: bool = False
     reference_model: Optional[str] = None
     yunet: Optional[str] = None
+    profile: bool = False  # detect rows also get the per-part stage profile
     progress: bool = True
 
 
@@ -59,7 +60,7 @@ def run_benchmark(s: BenchSettings, log=lambda msg: print(msg, file=sys.stderr))
     if "decode" in s.stages:
         jobs += decode_jobs(frame_sets, s.plan)
     if "detect" in s.stages:
-        jobs += detect_jobs(frame_sets, s.plan, s.threads, s.min_faces, exclude)
+        jobs += detect_jobs(frame_sets, s.plan, s.threads, s.min_faces, exclude, s.profile)
     if s.yunet and "detect" in s.stages:
         from .yunet import yunet_jobs
 
@@ -97,7 +98,7 @@ def run_benchmark(s: BenchSettings, log=lambda msg: print(msg, file=sys.stderr))
             "stages": list(s.stages), "threads": list(s.threads), "sizes": [size_label(z) for z in s.sizes],
             "min_faces": list(s.min_faces), "warmup": s.plan.warmup, "runs": s.plan.runs, "seconds": s.plan.seconds,
             "images": sources, "with_reference": s.with_reference, "reference_model": s.reference_model,
-            "yunet": s.yunet,
+            "yunet": s.yunet, "profile": s.profile,
         },
         "notes": notes + ["peak_rss_mb is ru_maxrss of the whole benchmark process when the row finished "
                           "(monotone: it includes every earlier configuration)",

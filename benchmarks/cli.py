@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   fakeface bench                                   # shipped models, all stages, sizes, threads 1/2/all
   fakeface bench --models exported/ --stages classify --threads 1
   fakeface bench --sizes 640x480 --min-face 80 --seconds 5 --out results/pi5.json --peak-gflops 38.4
+  fakeface bench --stages detect --sizes 640x480 --threads 1 --profile   # where a detection's time goes
   fakeface bench --images my_photos/*.jpg --yunet ~/models/yunet.onnx
   fakeface bench --with-reference --reference-model fakeface.keras --sizes 640x480
   fakeface bench report results/*.json --out report/
@@ -97,6 +98,8 @@ def register(sub) -> None:
                    help="also time the TensorFlow reference stack (mtcnn + Keras) on the same frames")
     p.add_argument("--reference-model", metavar="KERAS", help="the .keras model for --with-reference")
     p.add_argument("--yunet", metavar="ONNX", help="also time the YuNet detector (OpenCV) from this file")
+    p.add_argument("--profile", action="store_true",
+                   help="also time each part of a detection (pyramid, P/R/O-Net, patch crops, post-processing)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -148,15 +151,17 @@ def run(args) -> int:
         threads=args.threads or default_thread_counts(), min_faces=args.min_face, images=args.images,
         plan=TimingPlan(warmup=args.warmup, runs=runs, seconds=args.seconds), device_name=args.device_name,
         peak_gflops=args.peak_gflops, with_reference=args.with_reference, reference_model=args.reference_model,
-        yunet=args.yunet, progress=not args.no_progress,
+        yunet=args.yunet, profile=args.profile, progress=not args.no_progress,
     )
     if args.sizes:
         settings.sizes = args.sizes
     path = bench_and_write(settings, args.out)
     from .report import summary_lines
     from .results import load_results
+    from .stage_profile import profile_lines
 
-    for line in summary_lines(load_results(path)):
+    doc = load_results(path)
+    for line in summary_lines(doc) + profile_lines(doc):
         print(line)
     print(f"results: {path}")
     return 0

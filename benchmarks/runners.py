@@ -8,6 +8,7 @@ Each timed run is the wall time of the call alone (time.perf_counter around it).
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import sys
 import time
@@ -86,3 +87,17 @@ def measure(build: Optional[Callable[[], Any]], call: Callable[[Any, int], Any],
     first_ms = (time.perf_counter() - t0) * 1e3
     samples, last = time_calls(lambda i: call(obj, i), plan)
     return Measurement(init_ms, first_ms, summarize(samples), last if samples else first), obj
+
+
+@contextlib.contextmanager
+def opencv_threads(threads: Optional[int]):
+    """OpenCV's one global pool (pyramid resizes, YuNet) at the row's thread count, so a
+    "1 thread" row really runs one thread; the previous count is restored after."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(int(threads or before))
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)

@@ -22,7 +22,7 @@ from fakeface.edge.backends import available_backends, backends_for
 
 from .frames import FrameSet
 from .models import ModelFile
-from .runners import Measurement, TimingPlan, measure, peak_rss_mb
+from .runners import Measurement, TimingPlan, measure, opencv_threads, peak_rss_mb
 from .stats import achieved_gflops
 
 STAGES = ("decode", "detect", "classify", "e2e")
@@ -53,6 +53,7 @@ class BenchRow:
     faces: Optional[list] = None  # faces found per distinct frame (detect / e2e)
     labels: Optional[list] = None  # per frame, the labels of its faces (e2e)
     flops: Optional[int] = None  # per call; for detect: P-Net pyramid only (a lower bound)
+    profile: Optional[dict] = None  # detect, with --profile: mean ms per part of the cascade
     gflops_per_s: Optional[float] = None
     peak_rss_mb: Optional[float] = None
     error: Optional[str] = None
@@ -143,17 +144,22 @@ def pnet_pyramid_flops(size: tuple[int, int], min_face: int) -> Optional[int]:
     return 2 * sum(tflite_macs(pnet, (1, lh, lw, 3)) for _, (lh, lw) in levels)
 
 
-def detect_jobs(frame_sets, plan, threads, min_faces, exclude_backends=()) -> list[Job]:
+def detect_jobs(frame_sets, plan, threads, min_faces, exclude_backends=(), profile=False) -> list[Job]:
     from fakeface.edge.mtcnn.detector import Detector, DetectorOptions
+
+    from .stage_profile import profile_detector
 
     def make(fmt, backend, t, fs, mf):
         def execute(row: BenchRow) -> None:
             build = lambda: Detector(DetectorOptions(min_face_size=mf, backend=backend, threads=t, model_format=fmt))
-            m, det = measure(build, lambda d, i: d.detect(fs.frames[i % len(fs.frames)]), plan)
-            try:
-                row.faces = [len(det.detect(f)) for f in fs.frames]
-            finally:
-                det.close()
+            with opencv_threads(t):
+                m, det = measure(build, lambda d, i: d.detect(fs.frames[i % len(fs.frames)]), plan)
+                try:
+                    row.faces = [len(det.detect(f)) for f in fs.frames]
+                    if profile:
+                        row.profile = profile_detector(det, fs.frames, plan)
+                finally:
+                    det.close()
             _fill(row, m, pnet_pyramid_flops(fs.size, mf))
         return execute
 
@@ -220,12 +226,13 @@ def e2e_jobs(models: Sequence[ModelFile], frame_sets, plan, threads, min_faces) 
             # The detector nets follow the classifier's backend (ONNX nets for onnxruntime).
             opts = CheckerOptions(model_path=str(mf.path), backend=backend, threads=t, min_face_size=min_face,
                                   detector=DetectorOptions(model_format="auto"))
-            m, checker = measure(lambda: FakeFaceChecker(opts),
-                                 lambda c, i: c.check(fs.frames[i % len(fs.frames)]), plan)
-            try:
-                results = [checker.check(f) for f in fs.frames]
-            finally:
-                checker.close()
+            with opencv_threads(t):
+                m, checker = measure(lambda: FakeFaceChecker(opts),
+                                     lambda c, i: c.check(fs.frames[i % len(fs.frames)]), plan)
+                try:
+                    results = [checker.check(f) for f in fs.frames]
+                finally:
+                    checker.close()
             row.faces = [len(r) for r in results]
             row.labels = [[f.label for f in r] for r in results]
             flops = None

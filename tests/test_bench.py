@@ -128,7 +128,7 @@ def tiny_results(tmp_path_factory) -> Path:
     stages = "decode,detect,classify,e2e" if _shipped_models() else "decode,detect"
     rc = fakeface_main(["bench", "--stages", stages, "--sizes", "320x240", "--threads", "1", "--min-face", "40",
                         "--runs", "3", "--warmup", "1", "--device-name", "edge-test", "--out", str(out),
-                        "--no-progress"])
+                        "--no-progress", "--profile"])
     assert rc == 0
     if not tf_before:
         assert "tensorflow" not in sys.modules, "fakeface bench imported TensorFlow without --with-reference"
@@ -151,6 +151,24 @@ def test_tiny_bench_writes_valid_results(tiny_results):
         assert r["first_ms"] > 0 and r["peak_rss_mb"] > 0
     detect = [r for r in doc["results"] if r["stage"] == "detect"]
     assert all(r["init_ms"] > 0 and r["flops"] > 0 and r["faces"] == [1] for r in detect)  # the astronaut
+
+
+def test_profile_splits_a_detection_into_its_parts(tiny_results, capsys):
+    from fakeface.benchmarks.stage_profile import profile_lines
+    from fakeface.edge.mtcnn.profile import PARTS
+
+    doc = json.loads(tiny_results.read_text())
+    detect = [r for r in doc["results"] if r["stage"] == "detect"]
+    assert detect and all(r["profile"] for r in detect)
+    for r in detect:
+        parts = r["profile"]
+        assert list(parts) == list(PARTS) + ["total"]
+        # One face was found, so every part ran; the parts are the whole detection.
+        assert all(parts[p] > 0 for p in PARTS), parts
+        assert parts["total"] == pytest.approx(sum(parts[p] for p in PARTS), abs=1e-3)
+        assert parts["total"] < 20 * r["stats"]["max_ms"]
+    lines = profile_lines(doc)
+    assert len(lines) == 2 + len(detect) and "pnet" in lines[0]
 
 
 def test_report_merges_two_devices(tiny_results, tmp_path):
