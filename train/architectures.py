@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .arch_compact import build_compact_m, build_compact_q, build_compact_s
+from .efficientnet_lite import build_lite0_classifier
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class Recipe:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     description: str = ""
+    # ImageNet-initialised backbone: BatchNorm statistics frozen, and the head fitted on
+    # cached features (linear probe) before the whole network is fine-tuned.
+    pretrained: bool = False
 
 
 # -- fixed high-pass filters -----------------------------------------------------------
@@ -168,6 +172,16 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
                                   weight_decay=1e-4, label_smoothing=0.0,
                                   description="frozen SRM residuals + RGB, separable residual stages, GAP "
                                               "(20.4M MACs; its int8 export fails the parity gate)")),
+    # ImageNet EfficientNet-Lite0 (efficientnet_lite.py), linear probe then fine-tuning.
+    "lite0": (build_lite0_classifier, Recipe(epochs=6, batch_size=32, learning_rate=1e-4, schedule="cosine",
+                                             weight_decay=1e-5, pretrained=True,
+                                             description="ImageNet EfficientNet-Lite0 (16 MBConv blocks + "
+                                                         "1280-channel head), GAP, dropout, Dense")),
+    "lite0_b11": (lambda size: build_lite0_classifier(size, blocks=11),
+                  Recipe(epochs=6, batch_size=32, learning_rate=1e-4, schedule="cosine", weight_decay=1e-5,
+                         pretrained=True,
+                         description="ImageNet EfficientNet-Lite0 cut after block 11 (112 channels, "
+                                     "stride 16), GAP, dropout, Dense")),
     "tiny": (build_tiny, Recipe(epochs=2, batch_size=16, learning_rate=3e-3, schedule="constant",
                                 description="2 convs + GAP, for tests")),
 }

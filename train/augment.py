@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from fakeface.edge.errors import FakeFaceError
 
 
@@ -34,6 +36,17 @@ class AugmentOptions:
     scale_p: float = 0.0
     scale_range: tuple = (0.6, 1.0)
     window_shift: int = 0  # with context windows: how far from the centre a window may be cut
+    # Resize-mode crops: re-cut the crop as if the detector's box had moved by up to
+    # box_shift of its side and changed size by box_scale, so p(fake) does not hinge on
+    # exactly where the box lands (bilinear resampling, as a real re-cut does).
+    box_jitter_p: float = 0.0
+    box_shift: float = 0.05
+    box_scale: tuple = (0.9, 1.1)
+    # Photo style, for both classes alike, so that none of it can stand for "fake": the
+    # background outside the face blurred or flattened, even studio-like lighting
+    # (gamma, contrast) and colour saturation (the shortcut audit's properties).
+    style_p: float = 0.0
+    background_p: float = 0.0
 
     def with_strength(self, strength: float) -> "AugmentOptions":
         """The same augmentation with the trace-destroying steps (JPEG, rescale, blur) applied
@@ -88,15 +101,56 @@ def make_window(size: int, opts: AugmentOptions = AugmentOptions()):
     return window
 
 
-def make_augment(size: int, opts: AugmentOptions = AugmentOptions(), seed: int = 1):
+def jitter_box(tf, img, size: int, shift: float, scale: tuple):
+    """Re-cut a uint8 crop from a box shifted by up to ``shift`` of its side and scaled by a
+    factor in ``scale``; parts beyond the crop are mirrored (the crop has no more context)."""
+    m = int(np.ceil(size * (shift + max(scale) - 1.0))) + 1
+    padded = tf.cast(tf.pad(img, [[m, m], [m, m], [0, 0]], mode="REFLECT"), tf.float32)
+    full = float(size + 2 * m - 1)  # crop_and_resize maps 0..1 onto pixel centres 0..full
+    half = tf.random.uniform((), *scale) * (size - 1) / 2.0
+    cy = m + (size - 1) / 2.0 + tf.random.uniform((), -shift, shift) * size
+    cx = m + (size - 1) / 2.0 + tf.random.uniform((), -shift, shift) * size
+    box = tf.stack([cy - half, cx - half, cy + half, cx + half]) / full
+    out = tf.image.crop_and_resize(padded[None], box[None], [0], (size, size), method="bilinear")[0]
+    return tf.cast(tf.clip_by_value(tf.round(out), 0.0, 255.0), tf.uint8)
+
+
+def restyle(tf, x):
+    """Saturation x0.5-1.5, then gamma 0.7-1.4 with contrast x0.8-1.2: how one camera, studio
+    light or editing differs from another, on float 0..255 pixels."""
+    grey = tf.reduce_mean(x, axis=-1, keepdims=True)
+    x = grey + (x - grey) * tf.random.uniform((), 0.5, 1.5)
+    x = 255.0 * tf.pow(tf.clip_by_value(x, 0.0, 255.0) / 255.0, tf.random.uniform((), 0.7, 1.4))
+    mean = tf.reduce_mean(x, axis=[0, 1], keepdims=True)
+    return (x - mean) * tf.random.uniform((), 0.8, 1.2) + mean
+
+
+def replace_background(tf, x, size: int, face_fraction: float):
+    """Blur (sigma 2-5) or flatten (to its mean colour) everything outside the central square
+    where the detector's box lies (``face_fraction`` of the crop side), with a soft edge."""
+    flat = tf.ones_like(x) * tf.reduce_mean(x, axis=[0, 1], keepdims=True)
+    blurred = _gaussian_blur(tf, _gaussian_blur(tf, x, tf.random.uniform((), 2.0, 5.0)), 3.0)
+    background = tf.cond(tf.random.uniform(()) < 0.5, lambda: flat, lambda: blurred)
+    r = tf.abs(tf.range(size, dtype=tf.float32) - (size - 1) / 2.0) / (size / 2.0)  # 0 centre, 1 edge
+    edge = tf.clip_by_value((r - face_fraction) / 0.1, 0.0, 1.0)  # 1 outside the face square
+    outside = tf.maximum(edge[:, None], edge[None, :])[:, :, None]
+    return x * (1.0 - outside) + background * outside
+
+
+def make_augment(size: int, opts: AugmentOptions = AugmentOptions(), seed: int = 1, crop_margin: float = 0.1):
     """Return ``augment(image_uint8, label) -> (image_float32_0_255, label)`` for ``Dataset.map``."""
     import tensorflow as tf
+
+    face_fraction = 1.0 / (1.0 + 2.0 * crop_margin)
 
     def chance(p):
         return tf.random.uniform(()) < p
 
     def augment(img, label):
         img = tf.ensure_shape(img, (size, size, 3))
+        if opts.box_jitter_p > 0:
+            img = tf.cond(chance(opts.box_jitter_p),
+                          lambda: jitter_box(tf, img, size, opts.box_shift, opts.box_scale), lambda: img)
         if opts.flip:
             img = tf.image.random_flip_left_right(img)
         if opts.max_shift:
@@ -126,6 +180,11 @@ def make_augment(size: int, opts: AugmentOptions = AugmentOptions(), seed: int =
                 mean = tf.reduce_mean(y, axis=[0, 1], keepdims=True)
                 return (y - mean) * tf.random.uniform((), 0.85, 1.15) + mean
             x = tf.cond(chance(opts.color_p), color, lambda: x)
+        if opts.style_p > 0:
+            x = tf.cond(chance(opts.style_p), lambda: restyle(tf, x), lambda: x)
+        if opts.background_p > 0:
+            x = tf.cond(chance(opts.background_p),
+                        lambda: replace_background(tf, x, size, face_fraction), lambda: x)
         x = tf.clip_by_value(x, 0.0, 255.0)
         # Rounding keeps training inputs on the integer grid that real crops live on.
         x = tf.round(x)

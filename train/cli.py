@@ -133,6 +133,7 @@ def register_train(subparsers) -> None:
                         "folder within a class counts equally, so small sources are not drowned (default)")
     p.add_argument("--no-augment", action="store_true", help="train without augmentation (for comparisons)")
     _add_scale_augment(p)
+    _add_box_and_style_augment(p)
     p.add_argument("--augment-strength", type=non_negative_float, default=1.0, metavar="S",
                    help="how often the trace-destroying augmentations (random JPEG, downscale-upscale, blur) "
                         "are applied, relative to the default (1.0: 16 %%, 10 %% and 6 %% of crops; 2 = twice as often)")
@@ -160,12 +161,27 @@ def _add_scale_augment(p) -> None:
                         "0.25 lifted the held-out StyleGAN2-128 fold of leave-one-out from AUC 0.46 to 0.65)")
 
 
+def _add_box_and_style_augment(p) -> None:
+    p.add_argument("--box-jitter", type=probability, default=0.0, metavar="P",
+                   help="re-cut this share of training faces from a box shifted by up to 5%% and scaled by "
+                        "0.9-1.1x, so the score does not depend on where the detector's box lands "
+                        "(resize-mode crops; default 0: off)")
+    p.add_argument("--style-augment", type=probability, default=0.0, metavar="P",
+                   help="change saturation, gamma and contrast of this share of training faces, real and fake "
+                        "alike, so photo style cannot stand for 'fake' (default 0: off)")
+    p.add_argument("--background-augment", type=probability, default=0.0, metavar="P",
+                   help="blur or flatten the background outside the face box of this share of training faces, "
+                        "real and fake alike (default 0: off)")
+
+
 def _augment_options(args):
     from dataclasses import replace
 
     from .augment import AugmentOptions
 
-    return replace(AugmentOptions().with_strength(args.augment_strength), scale_p=args.scale_augment)
+    return replace(AugmentOptions().with_strength(getattr(args, "augment_strength", 1.0)), scale_p=args.scale_augment,
+                   box_jitter_p=args.box_jitter, style_p=args.style_augment,
+                   background_p=args.background_augment)
 
 
 def run_train(args) -> int:
@@ -322,11 +338,12 @@ def register_generalise(subparsers) -> None:
         formatter_class=_FORMATTER,
         description=(
             "Does the model find fakes it was not trained on, and is one overall number hiding a\n"
-            "source it cannot tell apart?  Three reports, each printed as a table and written as\n"
+            "source it cannot tell apart?  Four reports, each printed as a table and written as\n"
             "Markdown, JSON and a PNG bar chart under --out:\n"
             "  leave-one-out  train once per fake source without it (and its real twin), test on it\n"
             "  twins          each fake source against its same-pipeline real twin, next to the others\n"
             "  perturb        AUC after JPEG, rescaling, blur and small crops/shifts\n"
+            "  shortcuts      real faces re-scored after one photo property changes (backdrop, light...)\n"
             "CROPS is a crop folder made by 'fakeface prepare'; MODEL is .keras, .tflite or .onnx\n"
             "with its .json sidecar."
         ),
@@ -376,6 +393,16 @@ def register_generalise(subparsers) -> None:
         "model's threshold, which shows when a perturbation shifts every score one way.",
         ["fakeface generalise perturb runs/default/model.keras work/crops --out reports/",
          "fakeface generalise perturb model.onnx work/crops --split val --json"])
+    model_report(
+        "shortcuts", "does a photo property (backdrop, light, colour, JPEG) push real faces toward fake?",
+        "For every real face of --split, change one property of the photo at a time and re-score:\n"
+        "background outside the face box blurred or flattened, even studio-like light, JPEG quality\n"
+        "50/95, saturation x0.6/x1.4.  Reports the mean p(fake) change and the reals still accepted\n"
+        "at the model's threshold, each with a 95% interval, and flags a property as a shortcut when\n"
+        "both move toward 'fake' beyond their intervals.  Train it away with 'fakeface train\n"
+        "--style-augment/--background-augment' and audit again.",
+        ["fakeface generalise shortcuts runs/lite0/model.keras work/crops --out reports/",
+         "fakeface generalise shortcuts edge/models/fakeface.tflite work/crops --split val --json"])
 
     q = sub.add_parser(
         "leave-one-out", help="train without each fake source in turn and test on it (slow)",
@@ -416,6 +443,7 @@ def register_generalise(subparsers) -> None:
     q.add_argument("--balance", choices=("class", "source"), default="source",
                    help="loss weights, as in 'fakeface train' (default source)")
     _add_scale_augment(q)
+    _add_box_and_style_augment(q)
     q.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     q.add_argument("--threshold", type=probability, default=None, help="fixed threshold instead of calibrating each fold")
     q.add_argument("--target-real-acceptance", type=share_above_zero, default=0.95,
@@ -444,16 +472,19 @@ def run_generalise(args) -> int:
             raise FakeFaceError(f"{args.crops}: no such crop folder")
         opts = g.LeaveOneOutOptions(arch=args.arch, epochs=args.epochs, limit=args.limit, batch_size=args.batch_size,
                                     seed=args.seed, threshold=args.threshold, balance=args.balance,
-                                    scale_augment=args.scale_augment,
+                                    scale_augment=args.scale_augment, augment_options=_augment_options(args),
                                     target_real_acceptance=args.target_real_acceptance, sources=args.source,
                                     verbose=progress)
         report = g.leave_one_out(args.crops, args.out, opts)
         stem, plot = "leave_one_out", g.plot_leave_one_out
     else:
-        make = g.twins_report if args.report == "twins" else g.perturb_report
+        from . import shortcut_audit
+
+        make, plot = {"twins": (g.twins_report, g.plot_twins), "perturb": (g.perturb_report, g.plot_perturb),
+                      "shortcuts": (shortcut_audit.shortcut_report, shortcut_audit.plot_shortcuts)}[args.report]
         report = make(args.model, args.crops, split=args.split, threshold=args.threshold, backend=args.backend,
                       batch_size=args.batch_size, progress=progress)
-        stem, plot = args.report, (g.plot_twins if args.report == "twins" else g.plot_perturb)
+        stem = args.report
     paths = g.write_report(report, args.out, stem, plot) if args.out else []
     print(json.dumps(report.to_json(), indent=2) if args.json else report.to_markdown())
     if paths and not args.json:

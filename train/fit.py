@@ -26,7 +26,9 @@ from fakeface.edge.errors import FakeFaceError
 from .architectures import ARCHITECTURES, build_model, count_macs
 from .augment import AugmentOptions, make_augment, make_window
 from .dataset import attach_context, load_split, make_dataset, read_geometry
+from .efficientnet_lite import feature_extractor, freeze_batchnorm
 from .int8_stem import freeze_stem, snap_stem_to_int8_grid
+from .linear_probe import fit_linear_probe
 from .metrics import classification_report, roc_auc, threshold_for_real_acceptance
 from .plots import plot_confusion, plot_history, plot_roc
 from .robustness import robustness_report
@@ -215,8 +217,9 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     ckpt_dir.mkdir(exist_ok=True)
     _remove_stale_partials(run_dir)
     history: dict = {}
+    probe_metrics: Optional[dict] = None
     initial_epoch = 0
-    augment = make_augment(size, opts.augment_options, opts.seed) if opts.augment else None
+    augment = make_augment(size, opts.augment_options, opts.seed, margin) if opts.augment else None
     train_ds = make_dataset(train_cs, batch, training=True, augment=augment, seed=opts.seed,
                             balance=opts.balance, window=make_window(size, opts.augment_options))
     val_ds = make_dataset(val_cs, 128, training=False) if len(val_cs) else None
@@ -245,6 +248,16 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
                 except ValueError as exc:
                     raise FakeFaceError(f"{opts.init_from}: weights do not fit --arch {opts.arch} at {size} px "
                                         f"({' '.join(str(exc).split())[:120]})") from None
+            if recipe.pretrained:
+                frozen = freeze_batchnorm(model)
+                if opts.verbose:
+                    print(f"train: {frozen} BatchNormalization layers keep their ImageNet statistics")
+                if not opts.init_from:
+                    probe = fit_linear_probe(model, feature_extractor(model), train_cs, val_cs, opts.balance,
+                                             seed=opts.seed, verbose=opts.verbose)
+                    probe_metrics = asdict(probe)
+                    if opts.verbose:
+                        print(probe.line())
             if opts.int8_stem:
                 change = snap_stem_to_int8_grid(model)
                 freeze_stem(model)
@@ -311,7 +324,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,
-        "history": history, "threshold": threshold,
+        "history": history, "threshold": threshold, "linear_probe": probe_metrics,
         "val": val_rep.to_json() if val_rep else None, "test": test_rep.to_json() if test_rep else None,
     }
     if len(val_cs) and len(test_cs):

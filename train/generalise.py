@@ -34,7 +34,7 @@ from .fit import TWIN_PAIRS
 from .layout import CONTEXT_DIR, Sample, scan_folder, select_split
 from .metrics import auc_interval, format_interval, json_safe, rate_interval, roc_auc, threshold_for_real_acceptance
 from .perturb import PERTURBATIONS
-from .scoring import _score_batches, open_scorer
+from .scoring import score_batches, open_scorer
 
 TWIN_REAL_ACCEPTANCE = 0.95  # the follow-up's operating point for the twins
 
@@ -72,7 +72,7 @@ def score_samples(contract, score, samples: list[Sample], batch_size: int = 64, 
                   where="crops") -> tuple[CropSet, np.ndarray, list]:
     cs, bad = load_crops(samples, progress=progress)
     pixels = _prepare_pixels(contract, cs, where)
-    return cs, _score_batches(score, pixels, batch_size), bad
+    return cs, score_batches(score, pixels, batch_size), bad
 
 
 def score_crop_split(model_path, crops_dir, split: str, backend: str = "auto", batch_size: int = 64,
@@ -202,9 +202,9 @@ def _error_bars(values, intervals) -> np.ndarray:
 
 
 def plot_twins(report: TwinsReport, path) -> Path:
-    from .plots import _figure, _save
+    from .plots import pyplot, save_figure
 
-    plt = _figure()
+    plt = pyplot()
     rows = report.rows
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(rows)), 4.2))
     x = np.arange(len(rows))
@@ -218,7 +218,7 @@ def plot_twins(report: TwinsReport, path) -> Path:
     ax.set_title(f"twins vs style-separable sources ({report.split})")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 # == perturbations =====================================================================
@@ -276,7 +276,7 @@ def perturb_scored(ev: ScoredSplit, threshold: float, batch_size: int = 64, prog
         changed = perturb(ev.crops.images)
         if pixels is not ev.crops.images:
             changed = changed[..., ::-1]
-        p = _score_batches(ev.score, changed, batch_size)
+        p = score_batches(ev.score, changed, batch_size)
         auc = roc_auc(y, p)
         caught, accepted = _rates(y, p, threshold)
         rows.append(PerturbRow(name=name, description=description, auc=auc, auc_change=auc - clean_auc,
@@ -300,9 +300,9 @@ def perturb_report(model_path, crops_dir, split: str = "test", threshold: Option
 
 
 def plot_perturb(report: PerturbReport, path) -> Path:
-    from .plots import _figure, _save
+    from .plots import pyplot, save_figure
 
-    plt = _figure()
+    plt = pyplot()
     names = ["clean"] + [r.name for r in report.rows]
     aucs = [report.clean_auc] + [r.auc for r in report.rows]
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(names)), 4))
@@ -318,7 +318,7 @@ def plot_perturb(report: PerturbReport, path) -> Path:
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 # == leave one source out ==============================================================
@@ -332,6 +332,7 @@ class LeaveOneOutOptions:
     batch_size: Optional[int] = 32
     balance: str = "source"
     scale_augment: float = 0.0  # train --scale-augment (needs crops prepared with --context)
+    augment_options: Optional[AugmentOptions] = None  # the train flags' augmentation (overrides scale_augment)
     seed: int = 1
     threshold: Optional[float] = None  # None: calibrate each fold like the shipped model
     target_real_acceptance: float = 0.95
@@ -425,7 +426,7 @@ def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str,
         result = train_run(view, fold_dir / "run", TrainOptions(
             arch=opts.arch, epochs=opts.epochs, batch_size=opts.batch_size, seed=opts.seed, limit=opts.limit,
             balance=opts.balance, steps_per_epoch=opts.steps_per_epoch, verbose=opts.verbose,
-            augment_options=AugmentOptions(scale_p=opts.scale_augment)))
+            augment_options=opts.augment_options or AugmentOptions(scale_p=opts.scale_augment)))
         model = result.model_path
         if opts.threshold is None:
             cal = calibrate_model(model, view, opts.target_real_acceptance, cropped=True, split="val",
@@ -505,9 +506,9 @@ def leave_one_out(crops_dir, out_dir, opts: LeaveOneOutOptions) -> LeaveOneOutRe
 
 
 def plot_leave_one_out(report: LeaveOneOutReport, path) -> Path:
-    from .plots import _figure, _save
+    from .plots import pyplot, save_figure
 
-    plt = _figure()
+    plt = pyplot()
     folds = report.folds
     fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(folds)), 4.2))
     x = np.arange(len(folds))
@@ -527,7 +528,7 @@ def plot_leave_one_out(report: LeaveOneOutReport, path) -> Path:
                  f"limit {report.options['limit']})")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="lower left")
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 # == output ============================================================================

@@ -12,7 +12,7 @@ from fakeface.edge.atomic import atomic_path
 from .metrics import roc_auc, roc_curve
 
 
-def _figure():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
@@ -21,7 +21,7 @@ def _figure():
     return plt
 
 
-def _save(plt, fig, path: str | os.PathLike) -> Path:
+def save_figure(plt, fig, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -30,7 +30,7 @@ def _save(plt, fig, path: str | os.PathLike) -> Path:
 
 def plot_history(history: dict, path) -> Path:
     """Loss and ROC AUC per epoch, training vs validation."""
-    plt = _figure()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key in zip(axes, ("loss", "auc")):
         for prefix, style in (("", "-o"), ("val_", "-s")):
@@ -41,12 +41,12 @@ def plot_history(history: dict, path) -> Path:
         ax.set_title(key)
         ax.grid(alpha=0.3)
         ax.legend()
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_roc(curves: dict, path) -> Path:
     """ROC curves; ``curves`` maps a name to (labels, scores)."""
-    plt = _figure()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     for name, (labels, scores) in curves.items():
         fpr, tpr, _ = roc_curve(labels, scores)
@@ -57,11 +57,11 @@ def plot_roc(curves: dict, path) -> Path:
     ax.set_title("ROC")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_confusion(confusion, path, title: str = "confusion (test)") -> Path:
-    plt = _figure()
+    plt = pyplot()
     m = np.asarray(confusion)
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.imshow(m, cmap="Blues")
@@ -74,4 +74,4 @@ def plot_confusion(confusion, path, title: str = "confusion (test)") -> Path:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)

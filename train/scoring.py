@@ -54,7 +54,7 @@ def open_scorer(model_path: str | os.PathLike, backend: str = "auto") -> tuple[M
     return contract, lambda x: runner.run(x)[0].reshape(-1)
 
 
-def _score_batches(score: Callable, images: np.ndarray, batch_size: int) -> np.ndarray:
+def score_batches(score: Callable, images: np.ndarray, batch_size: int) -> np.ndarray:
     out = [score(images[i:i + batch_size].astype(np.float32)) for i in range(0, len(images), batch_size)]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
@@ -74,7 +74,7 @@ def score_folder(model_path, data_dir, split: Optional[str], cropped: bool, dete
                                 f"{Path(model_path).name}; cut crops with --input-size {contract.input_size}")
         if contract.color_order == "BGR":
             cs.images = cs.images[..., ::-1]
-        scores = _score_batches(score, cs.images, batch_size)
+        scores = score_batches(score, cs.images, batch_size)
         return contract, ScoredFaces(cs.labels, scores, cs.sources, cs.paths, [], bad)
     return contract, _score_raw(contract, score, samples, detector, batch_size, progress)
 
@@ -143,7 +143,7 @@ def _score_raw(contract, score, samples: list[Sample], detector: str, batch_size
                 crops.append(crop_face(images[s.rel], faces[0].box, contract))
                 kept.append(s)
         if crops:
-            scores.append(_score_batches(score, np.stack(crops), batch_size))
+            scores.append(score_batches(score, np.stack(crops), batch_size))
             labels += [s.label for s in kept]
             sources += [s.source for s in kept]
             paths += [s.rel for s in kept]

