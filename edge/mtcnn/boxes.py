@@ -77,7 +77,7 @@ def decode_landmarks(landmarks: np.ndarray, cands: np.ndarray) -> np.ndarray:
 
 def crop_patches(image: np.ndarray, cands: np.ndarray, size: int) -> np.ndarray:
     """Normalised bilinear ``size`` x ``size`` patches of ``image`` (H, W, C uint8, C-contiguous)
-    under every box, in one vectorised gather.
+    under every box, in one vectorised pass.
 
     Reproduces tf.image.crop_and_resize on mtcnn's normalised image: boxes are divided by
     the image size, so sample points span ``x1 * (W - 1) / W`` .. ``x2 * (W - 1) / W``;
@@ -92,10 +92,12 @@ def crop_patches(image: np.ndarray, cands: np.ndarray, size: int) -> np.ndarray:
     ys, y_ok = _sample_points(cands[:, 1] / height, cands[:, 3] / height, height, size)
     xs, x_ok = _sample_points(cands[:, 0] / width, cands[:, 2] / width, width, size)
 
+    # Rows of a patch are laid out flat, (n, size, size * C): numpy's loops then run along
+    # 72 or 144 contiguous floats instead of 3, which makes the arithmetic ~10x faster.
     y0 = np.floor(ys)
     x0 = np.floor(xs)
-    wy = (ys - y0).astype(np.float32)[:, :, None, None]
-    wx = (xs - x0).astype(np.float32)[:, None, :, None]
+    wy = (ys - y0).astype(np.float32)[:, :, None]
+    wx = np.repeat((xs - x0).astype(np.float32), channels, axis=1)[:, None, :]
     top = np.clip(y0, 0, height - 1).astype(np.intp) * width
     bottom = np.clip(np.ceil(ys), 0, height - 1).astype(np.intp) * width
     left = np.clip(x0, 0, width - 1).astype(np.intp)
@@ -105,16 +107,15 @@ def crop_patches(image: np.ndarray, cands: np.ndarray, size: int) -> np.ndarray:
     def gather(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         # np.take on flat pixel indices: about twice as fast as 2-D fancy indexing.
         index = (rows[:, :, None] + cols[:, None, :]).ravel()
-        return np.take(pixels, index, axis=0).reshape(n, size, size, channels).astype(np.float32)
+        return np.take(pixels, index, axis=0).reshape(n, size, size * channels).astype(np.float32)
 
     tl, tr = gather(top, left), gather(top, right)
     upper = tl + (tr - tl) * wx
     bl, br = gather(bottom, left), gather(bottom, right)
     lower = bl + (br - bl) * wx
     patches = normalize(upper + (lower - upper) * wy, upper)
-    outside = ~(y_ok[:, :, None] & x_ok[:, None, :])
-    patches[outside] = 0.0
-    return patches
+    patches *= y_ok[:, :, None] & np.repeat(x_ok, channels, axis=1)[:, None, :]
+    return patches.reshape(n, size, size, channels)
 
 
 def _sample_points(lo: np.ndarray, hi: np.ndarray, extent: int, size: int):
