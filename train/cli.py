@@ -338,12 +338,13 @@ def register_generalise(subparsers) -> None:
         formatter_class=_FORMATTER,
         description=(
             "Does the model find fakes it was not trained on, and is one overall number hiding a\n"
-            "source it cannot tell apart?  Four reports, each printed as a table and written as\n"
+            "source it cannot tell apart?  Five reports, each printed as a table and written as\n"
             "Markdown, JSON and a PNG bar chart under --out:\n"
             "  leave-one-out  train once per fake source without it (and its real twin), test on it\n"
             "  twins          each fake source against its same-pipeline real twin, next to the others\n"
             "  perturb        AUC after JPEG, rescaling, blur and small crops/shifts\n"
             "  shortcuts      real faces re-scored after one photo property changes (backdrop, light...)\n"
+            "  jitter         p(fake) change when the face box shifts or scales a little\n"
             "CROPS is a crop folder made by 'fakeface prepare'; MODEL is .keras, .tflite or .onnx\n"
             "with its .json sidecar."
         ),
@@ -403,6 +404,16 @@ def register_generalise(subparsers) -> None:
         "--style-augment/--background-augment' and audit again.",
         ["fakeface generalise shortcuts runs/lite0/model.keras work/crops --out reports/",
          "fakeface generalise shortcuts edge/models/fakeface.tflite work/crops --split val --json"])
+    q = model_report(
+        "jitter", "how far p(fake) moves when the face box shifts 5% or scales 10%",
+        "Cut every face of --split again from its photo (under --photos, the folder 'prepare' read)\n"
+        "with the box shifted by 5% of its side in four directions and scaled by 0.9 and 1.1, as the\n"
+        "edge runtime would cut it, and report the largest p(fake) change per face: median, 90th\n"
+        "percentile (goal <= 0.10) and the share of faces whose label flips, overall and per source.",
+        ["fakeface generalise jitter runs/lite0/model.keras work/crops --photos ../shared/data/faces",
+         "fakeface generalise jitter edge/models/fakeface.tflite work/crops --photos DATA --out reports/"])
+    q.add_argument("--photos", required=True, metavar="DATA",
+                   help="the photo folder the crops were cut from (the SRC given to 'prepare')")
 
     q = sub.add_parser(
         "leave-one-out", help="train without each fake source in turn and test on it (slow)",
@@ -478,12 +489,17 @@ def run_generalise(args) -> int:
         report = g.leave_one_out(args.crops, args.out, opts)
         stem, plot = "leave_one_out", g.plot_leave_one_out
     else:
-        from . import shortcut_audit
+        from . import box_stability, shortcut_audit
 
-        make, plot = {"twins": (g.twins_report, g.plot_twins), "perturb": (g.perturb_report, g.plot_perturb),
-                      "shortcuts": (shortcut_audit.shortcut_report, shortcut_audit.plot_shortcuts)}[args.report]
-        report = make(args.model, args.crops, split=args.split, threshold=args.threshold, backend=args.backend,
-                      batch_size=args.batch_size, progress=progress)
+        if args.report == "jitter":
+            report = box_stability.jitter_report(args.model, args.crops, args.photos, split=args.split,
+                                                 threshold=args.threshold, backend=args.backend, progress=progress)
+            plot = box_stability.plot_jitter
+        else:
+            make, plot = {"twins": (g.twins_report, g.plot_twins), "perturb": (g.perturb_report, g.plot_perturb),
+                          "shortcuts": (shortcut_audit.shortcut_report, shortcut_audit.plot_shortcuts)}[args.report]
+            report = make(args.model, args.crops, split=args.split, threshold=args.threshold,
+                          backend=args.backend, batch_size=args.batch_size, progress=progress)
         stem = args.report
     paths = g.write_report(report, args.out, stem, plot) if args.out else []
     print(json.dumps(report.to_json(), indent=2) if args.json else report.to_markdown())

@@ -92,6 +92,7 @@ class ShortcutRow:
     accepted: float  # real faces accepted after the change
     accepted_ci: tuple
     accepted_change: float  # after - before, in share of real faces
+    accepted_change_ci: tuple  # paired bootstrap over the same faces
     worst_source: str  # the real source whose acceptance falls most
     worst_source_accepted: float
     shortcut: bool
@@ -116,20 +117,23 @@ class ShortcutReport:
         head = (f"Shortcut audit: {self.model} on the real faces of {self.crops}, split {self.split} "
                 f"({self.n_real} faces), threshold {self.threshold:.4g}; accepted unchanged: "
                 f"{format_interval(self.accepted, self.accepted_ci)}.\n"
-                "A shortcut: p(fake) rises and acceptance falls, both beyond their 95 % intervals.\n\n")
-        rows = ["| property | mean p(fake) change [95 %] | reals accepted [95 %] | change | "
+                "A shortcut: p(fake) rises and acceptance falls, both beyond their paired 95 % intervals.\n\n")
+        rows = ["| property | mean p(fake) change [95 %] | reals accepted [95 %] | change [95 %, paired] | "
                 "worst real source (accepted) | shortcut? |", "|---|---|---|---|---|---|"]
         for r in self.rows:
             rows.append(f"| {r.name}: {r.description} | {format_interval(r.mean_change, r.mean_change_ci)} | "
-                        f"{format_interval(r.accepted, r.accepted_ci)} | {r.accepted_change:+.3f} | "
+                        f"{format_interval(r.accepted, r.accepted_ci)} | "
+                        f"{format_interval(r.accepted_change, r.accepted_change_ci)} | "
                         f"{r.worst_source} ({r.worst_source_accepted:.3f}) | {'**yes**' if r.shortcut else 'no'} |")
         return head + "\n".join(rows)
 
 
-def _mean_interval(values: np.ndarray, rounds: int = 1000, seed: int = 0) -> tuple:
+def paired_intervals(*per_face: np.ndarray, rounds: int = 1000, seed: int = 0) -> list:
+    """95 % bootstrap intervals of the means of per-face values, all resampled with the same
+    draws of faces (each face is its own control, so the intervals are paired)."""
     rng = np.random.default_rng(seed)
-    draws = values[rng.integers(0, len(values), (rounds, len(values)))].mean(axis=1)
-    return percentile_interval(draws)
+    draws = rng.integers(0, len(per_face[0]), (rounds, len(per_face[0])))
+    return [percentile_interval(np.asarray(v, np.float64)[draws].mean(axis=1)) for v in per_face]
 
 
 def shortcut_report(model_path, crops_dir, split: str = "test", threshold: Optional[float] = None,
@@ -158,14 +162,13 @@ def shortcut_report(model_path, crops_dir, split: str = "test", threshold: Optio
         delta = p - clean
         after = p < t
         worst = min(per_source, key=lambda s: float(after[sources == s].mean()) - per_source[s])
-        ci = _mean_interval(delta)
-        acc_ci = rate_interval(int(after.sum()), n)
-        base_ci = rate_interval(int(before.sum()), n)
+        ci, acc_change_ci = paired_intervals(delta, after.astype(np.float64) - before)
         rows.append(ShortcutRow(
             name=name, description=description, mean_change=float(delta.mean()), mean_change_ci=ci,
-            accepted=float(after.mean()), accepted_ci=acc_ci, accepted_change=float(after.mean() - before.mean()),
+            accepted=float(after.mean()), accepted_ci=rate_interval(int(after.sum()), n),
+            accepted_change=float(after.mean() - before.mean()), accepted_change_ci=acc_change_ci,
             worst_source=worst, worst_source_accepted=float(after[sources == worst].mean()),
-            shortcut=bool(ci[0] > 0 and acc_ci[1] < base_ci[0])))
+            shortcut=bool(ci[0] > 0 and acc_change_ci[1] < 0)))
     return ShortcutReport(model=str(model_path), crops=str(crops_dir), split=split, threshold=t, n_real=n,
                           accepted=float(before.mean()), accepted_ci=rate_interval(int(before.sum()), n),
                           accepted_per_source=per_source, rows=rows)
