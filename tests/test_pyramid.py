@@ -81,3 +81,16 @@ def test_a_video_reuses_plan_and_interpreters(photo):
     for f, got in zip(frames * 2, results):
         with Detector(DetectorOptions(backend="litert", model_format="tflite", threads=1)) as fresh:
             np.testing.assert_allclose(got, fresh.detect_array(f), atol=1e-5)
+
+
+def test_a_photo_sized_plan_is_not_kept(photo, monkeypatch):
+    import fakeface.edge.mtcnn.detector as detector_module
+
+    image = frame(photo, 640, 480)
+    with Detector(DetectorOptions(backend="litert", model_format="tflite", threads=1)) as det:
+        kept = det.detect_array(image)
+        assert det._plan is not None and det._plan.nbytes < detector_module.KEEP_PLAN_BYTES
+        monkeypatch.setattr(detector_module, "KEEP_PLAN_BYTES", det._plan.nbytes - 1)
+        dropped = det.detect_array(image)
+        assert det._plan is None
+    np.testing.assert_array_equal(kept, dropped)

@@ -24,6 +24,11 @@ from .pyramid import PyramidPlan
 from .stages import run_onet, run_pnet, run_rnet
 
 
+# A plan is kept for the next call when its buffers fit in this (a 1080p frame's: 48 MB);
+# a 12-MP photo's (143 MB) are freed as soon as its detection is done.
+KEEP_PLAN_BYTES = 64 * 2**20
+
+
 class InvalidImageArray(ImageError, ValueError):
     """The array handed to ``detect`` is not an H x W x 3 uint8 RGB image."""
 
@@ -77,8 +82,7 @@ class Detector:
         self.options = options or DetectorOptions()
         self.options.validate()
         self._nets = open_nets(self.options.model_format, self.options.backend, self.options.threads, model_dir)
-        # Only the latest shape's plan: photos of many sizes must not pile up level
-        # buffers (a 12-MP photo's are ~65 MB).
+        # Only the latest shape's plan, and only a frame-sized one (see KEEP_PLAN_BYTES).
         self._plan: Optional[PyramidPlan] = None
 
     @property
@@ -109,6 +113,8 @@ class Detector:
         cands = run_pnet(self._nets["pnet"], image, plan, t_p, clock)
         cands = run_rnet(self._nets["rnet"], image, cands, t_r, clock)
         cands = run_onet(self._nets["onet"], image, cands, t_o, clock)
+        if plan.nbytes > KEEP_PLAN_BYTES:
+            self._plan = None
         return clip_to_image(cands, height, width)
 
     def detect(self, image_rgb: np.ndarray, clock=None) -> list[FaceBox]:

@@ -91,6 +91,10 @@ class PyramidPlan:
         self._u16 = np.empty(largest if self._fine is not None else 0, np.uint16)
         self._f32 = np.empty(largest, np.float32)
 
+    @property
+    def nbytes(self) -> int:
+        return sum(b.nbytes for b in (self._fine, self._sums, self._u16, self._f32) if b is not None)
+
     def scan(self, image_u8: np.ndarray):
         """Yield (scale, level) for every level of ``image_u8``; a level is a (1, h, w, 3)
         float32 P-Net input, valid until the next one is made."""
