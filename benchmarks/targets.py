@@ -132,7 +132,6 @@ def model_for_reference(reference_model: str, models_dir: Optional[str]) -> Opti
 
 def _source_sha(path: Path) -> Optional[str]:
     from fakeface.edge.contract import load_contract
-    from fakeface.edge.cpus import usable_cpus
 
     try:
         return load_contract(path, verify_hash=False).source_sha256
@@ -151,6 +150,7 @@ def speedup_vs_reference(model: Optional[str], reference_model: Optional[str], r
     if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("mtcnn") is None:
         return TargetResult(name, goal, None, "x", None, "needs TensorFlow and mtcnn (pip install 'fakeface[train]')")
     from fakeface.edge.contract import load_contract
+    from fakeface.edge.cpus import usable_cpus
 
     from .frames import build_frame_sets, load_photos
     from .models import discover_models
