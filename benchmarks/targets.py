@@ -5,6 +5,8 @@
   2. full-int8 classifier <= 0.5 ms per face on one thread (median)
   3. cold start (import + model load, fresh process) <= 0.5 s (median of 3)
   4. peak RSS of `fakeface check` on the sample photo <= 200 MB (fresh process)
+  5. with --yunet: end to end per 640x480 frame on one thread, as a multiple of OpenCV's
+     YuNet detection in the same run: <= 1.2x at min face 20, <= 0.45x at min face 80
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ SPEEDUP_MIN = 5.0
 INT8_MS_MAX = 0.5
 COLD_START_S_MAX = 0.5
 RSS_MB_MAX = 200.0
+# End to end / YuNet detection, per min face size (issue 15's targets).
+VS_YUNET_MAX = {20: 1.2, 80: 0.45}
 
 
 @dataclass
@@ -185,14 +189,48 @@ def speedup_vs_reference(model: Optional[str], reference_model: Optional[str], r
                         f"same decisions: {comp['same_decisions']}")
 
 
+def versus_yunet(model: Optional[str], yunet: str, runs: int = 50) -> list[TargetResult]:
+    """End to end at each min face of VS_YUNET_MAX over YuNet's detection, one thread, same
+    frame, same run: a ratio that holds across machines where milliseconds do not."""
+    from .frames import build_frame_sets, load_photos
+    from .models import discover_models
+    from .runners import TimingPlan
+    from .suite import e2e_jobs, run_jobs
+    from .yunet import yunet_jobs
+
+    goals = {mf: f"<= {limit}x YuNet" for mf, limit in VS_YUNET_MAX.items()}
+    names = {mf: f"e2e min face {mf} / YuNet" for mf in VS_YUNET_MAX}
+    models, notes = discover_models([model] if model else [], None, exclude_backends=["tflite-runtime"])
+    if not models:
+        return [TargetResult(names[mf], goals[mf], None, "x", None, "; ".join(notes) or "no classifier") for mf in goals]
+    photos, sources = load_photos()
+    frames = build_frame_sets(photos, sources, [(640, 480)])
+    plan = TimingPlan(warmup=5, runs=runs)
+    rows = run_jobs(yunet_jobs(yunet, frames, plan, [1]) + e2e_jobs(models[:1], frames, plan, [1], list(goals)),
+                    progress=False)
+    peer = rows[0]
+    out = []
+    for row in rows[1:]:
+        mf = row.min_face
+        if row.error or peer.error:
+            out.append(TargetResult(names[mf], goals[mf], None, "x", None, row.error or peer.error))
+            continue
+        ratio = row.stats["p50_ms"] / peer.stats["p50_ms"]
+        out.append(TargetResult(names[mf], goals[mf], ratio, "x", ratio <= VS_YUNET_MAX[mf],
+                                f"p50 {row.stats['p50_ms']:.2f} ms vs YuNet {peer.stats['p50_ms']:.2f} ms, "
+                                f"{row.model} on {row.backend}, 1 thread"))
+    return out
+
+
 def run_targets(model: Optional[str] = None, int8_model: Optional[str] = None, models_dir: Optional[str] = None,
-                reference_model: Optional[str] = None, runs: int = 20) -> list[TargetResult]:
+                reference_model: Optional[str] = None, runs: int = 20, yunet: Optional[str] = None) -> list[TargetResult]:
     # Subprocess measures first: they must not inherit a process already holding TF.
     cold, rss = cold_start(model), check_peak_rss(model)
     int8 = Path(int8_model) if int8_model else find_int8_model([model] if model else [], models_dir)
     per_face = int8_per_face(int8)
+    peers = versus_yunet(model, yunet) if yunet else []
     # The reference last: it imports TensorFlow into this process.
-    return [speedup_vs_reference(model, reference_model, runs, models_dir), per_face, cold, rss]
+    return [speedup_vs_reference(model, reference_model, runs, models_dir), per_face, cold, rss] + peers
 
 
 def targets_json(results: Sequence[TargetResult]) -> str:

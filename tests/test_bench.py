@@ -209,3 +209,16 @@ def test_yunet_peer_finds_the_astronaut(sample_photo):
     rows = run_jobs(yunet_jobs(str(YUNET), build_frame_sets(photos, sources, [(640, 480)]),
                                TimingPlan(warmup=1, runs=2), [1]), progress=False)
     assert rows[0].error is None and rows[0].faces == [1] and rows[0].stats["runs"] == 2
+
+
+@pytest.mark.skipif(not YUNET.is_file(), reason=f"YuNet peer model not found at {YUNET}")
+@pytest.mark.skipif(not _shipped_models(), reason="no shipped classifier")
+def test_targets_against_yunet_are_ratios_from_one_run():
+    from fakeface.benchmarks.targets import VS_YUNET_MAX, versus_yunet
+
+    results = versus_yunet(None, str(YUNET), runs=2)
+    assert [r.name for r in results] == [f"e2e min face {mf} / YuNet" for mf in VS_YUNET_MAX]
+    for r in results:
+        # Judged, not asserted here: the verdict belongs to `bench targets` on a quiet machine.
+        assert r.measured is not None and r.measured > 0 and r.passed in (True, False), r
+        assert "vs YuNet" in r.detail and r.unit == "x"
