@@ -39,7 +39,7 @@ def overlap(boxes_a: np.ndarray, boxes_b: np.ndarray, method: str = "union") -> 
 
 def nms(cands: np.ndarray, threshold: float, method: str = "union", presorted: bool = False) -> np.ndarray:
     """Rows of ``cands`` that survive suppression, in descending score order."""
-    if len(cands) == 0:
+    if len(cands) <= 1:  # a lone box has nothing to suppress
         return cands
     if not presorted:
         cands = sort_by_score(cands)
