@@ -39,6 +39,6 @@ def profile_lines(doc: dict) -> list[str]:
     head = f"{'profile (ms)':<34}" + "".join(f"{p:>10}" for p in parts)
     out = [head, "-" * len(head)]
     for r in rows:
-        label = f"{r['model']} {r['backend']} t{r['threads']} {r['size']} mf{r['min_face']}"
+        label = f"{r['model'].split()[-1]} {r['backend']} t{r['threads']} {r['size']} mf{r['min_face']}"
         out.append(f"{label[:33]:<34}" + "".join(f"{r['profile'].get(p, 0.0):>10.2f}" for p in parts))
     return out
