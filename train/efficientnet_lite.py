@@ -184,18 +184,40 @@ def build_lite0_backbone(input_size: int, blocks: int = NUM_BLOCKS, pretrained: 
     return model
 
 
+def fold_normalisation_into_stem(model, prefix: str = "lite") -> None:
+    """Make the stem convolution take raw 0..255 pixels, as if the ImageNet normalisation
+    came first: its weights are divided by the channel's std, and the mean it would have
+    subtracted moves into the following BatchNorm's moving mean (the stem has no bias).
+
+    Why: int8 export quantizes the model input.  Raw pixels quantize exactly (scale 1, one
+    step per grey level); normalised ones spread ~4.7 units over 256 steps, and the one-
+    grey-level differences a generator leaves are rounded away at the very first tensor.
+    The one difference from normalising first is at the bottom and right edge, where
+    "same" padding now adds raw zeros instead of normalised ones (a black border row).
+    """
+    conv, bn = model.get_layer(f"{prefix}_stem"), model.get_layer(f"{prefix}_stem_bn")
+    (w,) = conv.get_weights()  # (3, 3, 3, 32)
+    mean, std = np.array(IMAGENET_MEAN, np.float32), np.array(IMAGENET_STD, np.float32)
+    folded = w / std[None, None, :, None]
+    bias = -np.einsum("hwco,c->o", folded, mean)  # what conv(normalised) adds to conv(raw / std)
+    gamma, beta, moving_mean, moving_var = bn.get_weights()
+    conv.set_weights([folded.astype(np.float32)])
+    bn.set_weights([gamma, beta, (moving_mean - bias).astype(np.float32), moving_var])
+
+
 def build_lite0_classifier(input_size: int, blocks: int = NUM_BLOCKS, pretrained: bool = True,
                            dropout: float = 0.2):
     """The pretrained backbone plus a small head: pooled features -> dropout -> one sigmoid.
 
-    The pooling layer is named ``lite_pool`` so training can cut the model there to fit the
-    head on cached features first (:func:`feature_extractor`).
+    The input normalisation is folded into the stem (:func:`fold_normalisation_into_stem`), so
+    the model takes raw 0..255 RGB with no layer in front.  The pooling layer is named
+    ``lite_pool`` so training can cut the model there to fit the head on cached features
+    first (:func:`feature_extractor`).
     """
     import keras
 
     inp = keras.Input((input_size, input_size, 3), name="pixels")
-    x = imagenet_normalisation(keras)(inp)
-    x = lite0_features(keras, x, blocks)
+    x = lite0_features(keras, inp, blocks)
     x = keras.layers.GlobalAveragePooling2D(name="lite_pool")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     out = keras.layers.Dense(1, activation="sigmoid", name="fake_probability")(x)
@@ -203,6 +225,7 @@ def build_lite0_classifier(input_size: int, blocks: int = NUM_BLOCKS, pretrained
     model = keras.Model(inp, out, name=f"fakeface_lite0{suffix}")
     if pretrained:
         load_imagenet_weights(model, blocks)
+        fold_normalisation_into_stem(model)
     return model
 
 
