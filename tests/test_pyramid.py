@@ -94,3 +94,17 @@ def test_a_photo_sized_plan_is_not_kept(photo, monkeypatch):
         dropped = det.detect_array(image)
         assert det._plan is None
     np.testing.assert_array_equal(kept, dropped)
+
+
+def test_big_levels_do_not_keep_their_interpreters(photo, monkeypatch):
+    import fakeface.edge.mtcnn.nets as nets_module
+
+    with Detector(DetectorOptions(backend="litert", model_format="tflite", threads=1)) as det:
+        kept_all = det.detect_array(photo)
+        monkeypatch.setattr(nets_module, "KEEP_INPUT_PIXELS", 50_000)
+        det._nets["pnet"]._runners.clear()
+        transient = det.detect_array(photo)
+        shapes = list(det._nets["pnet"]._runners)
+    # The astronaut's first levels (307x307, 217x217) are above the limit and were not kept.
+    assert shapes and all(h * w <= 50_000 for _, h, w, _ in shapes), shapes
+    np.testing.assert_allclose(transient, kept_all, atol=1e-5)
