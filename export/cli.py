@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from .formats import FORMATS
+from .kit_cli import attach as attach_kit
 
 EXIT_OK, EXIT_GATE_FAILED = 0, 1
 
@@ -34,6 +35,9 @@ float with --float-layers conv2d_5,dense (Keras layer names or full names from t
 report), or let --auto-float retry with the worst layers in float.
 
 Results: DIR/parity.json and DIR/parity.md (also printed).
+
+The mobile port kit (models, pipeline.json, golden vectors, PORTING.md; no TensorFlow
+needed): fakeface export kit OUT/, and fakeface export kit --help.
 
 examples:
   fakeface export runs/best/model.keras --out dist/ --calib crops --calib-split train --eval crops --eval-split test
@@ -85,6 +89,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--latency-runs", type=int, default=30, metavar="N",
                    help="single-crop runs per format for the median latency (default 30)")
     p.set_defaults(func=run)
+    attach_kit(p)
     return p
 
 

@@ -1,0 +1,140 @@
+"""PORTING.md: the stages in order, each with its rule, golden files and tolerance, and the pitfalls.
+
+Written from the stage table, pipeline.json's tree and the golden index of the kit being
+built, so every number in it is the kit's own.
+"""
+
+from __future__ import annotations
+
+from .kit_stages import STAGES
+
+# pipeline.json entries that state each stage's rule (dotted paths into the tree).
+STAGE_RULES = {
+    "pyramid_levels": ("pyramid.cell_size", "pyramid.min_face_size", "pyramid.scale_factor", "pyramid.first_scale",
+                       "pyramid.level_count", "pyramid.scales", "pyramid.level_size", "pyramid.min_level_side",
+                       "pyramid.skip_rule"),
+    "pnet_input": ("pyramid.resize", "pyramid.normalise", "normalisation.mean", "normalisation.scale",
+                   "normalisation.formula"),
+    "pnet_output": ("nets.pnet.files", "nets.layout", "nets.output_rule"),
+    "pnet_level_nms": ("pnet.stride", "pnet.cell_size", "pnet.window", "pnet.regression", "detection.thresholds.pnet",
+                       "detection.threshold_rule", "pnet.order", "nms.pnet_level", "nms.overlap", "nms.rule",
+                       "nms.ties"),
+    "pnet_nms": ("nms.pnet_all",),
+    "rnet_boxes": ("boxes.square",),
+    "rnet_input": ("nets.rnet.input_size", "patches.sampling", "patches.value"),
+    "rnet_nms": ("nets.rnet.files", "boxes.refine", "detection.thresholds.rnet", "nms.rnet"),
+    "onet_boxes": ("boxes.square",),
+    "onet_input": ("nets.onet.input_size", "patches.sampling"),
+    "onet_nms": ("nets.onet.files", "boxes.landmarks", "boxes.refine", "detection.thresholds.onet", "nms.onet"),
+    "faces": ("boxes.clip", "boxes.rounding", "detection.min_face_size", "detection.min_face_rule", "boxes.output"),
+    "classifier_input": ("classifier.contract", "classifier.crop"),
+    "p_fake": ("classifier.crop.input", "classifier.decision"),
+}
+
+
+def _lookup(tree: dict, path: str):
+    for key in path.split("."):
+        tree = tree[key]
+    return tree
+
+
+def _rule_lines(pipeline: dict, key: str) -> list[str]:
+    return [f"- `{path}`: {_lookup(pipeline, path)}" for path in STAGE_RULES[key]]
+
+
+def _stage_section(number: int, stage, pipeline: dict, index: dict) -> list[str]:
+    row = next(r for r in index["stages"] if r["key"] == stage.key)
+    files = ", ".join(f"`{f}`" for f in row["files"])
+    tolerance = ", ".join(f"{k} {v:g}" for k, v in row["tolerance"].items())
+    return [f"### {number}. {stage.title}", "", f"Golden file: {files}: {stage.content}.", "",
+            f"What to compute: {stage.check}.  Tolerance ({stage.kind}): {tolerance}.", "", "Rules:",
+            *_rule_lines(pipeline, stage.key), ""]
+
+
+def _variant_lines(pipeline: dict) -> list[str]:
+    lines = []
+    for v in pipeline["classifier"]["variants"]:
+        quant = v["input"]["quantization"]
+        q = (f"int8 input: scale {quant['scale']:g}, zero point {quant['zero_point']}" if quant
+             else "float input, no quantisation to apply")
+        lines.append(f"- `{v['file']}` ({v['name']}; {', '.join(v['runtimes'])}): input {v['input']['dtype']} "
+                     f"{v['input']['shape']}, {q}")
+    return lines
+
+
+def porting_markdown(pipeline: dict, index: dict, contents: list) -> str:
+    contract = pipeline["classifier"]["contract"]
+    photos = "\n".join(f"- `{p['photo']}` ({p['width']}x{p['height']}): {p['description']}; "
+                       f"{p['faces']} face(s); golden P-Net level {p['chosen_level']}" for p in index["photos"])
+    sections = [line for i, s in enumerate(STAGES, 1) for line in _stage_section(i, s, pipeline, index)]
+    files = "\n".join(f"- `{name}` ({size / 1024:.1f} KiB)" for name, size in contents)
+    total = sum(size for _, size in contents)
+    text = [
+        "# Porting fakeface to Android or iOS",
+        "",
+        "This kit holds everything an app needs to run fakeface's pipeline without Python: the MTCNN",
+        "nets (P-, R-, O-Net) and the real/fake classifier as TFLite and ONNX files with their sidecars,",
+        "`pipeline.json` (every constant and rule, generated from the code that runs them), three photos,",
+        "and golden vectors: each stage's result on each photo, so a port can be checked stage by stage.",
+        "",
+        "## How to use it",
+        "",
+        "1. Load the models with LiteRT (Android, iOS) or ONNX Runtime Mobile (iOS, Android); the `.json`",
+        "   beside each classifier is its contract (crop, threshold, labels) and sha256.",
+        "2. Implement the stages below in order, reading every number from `pipeline.json`.",
+        "3. Decode each `photos/*.png` (PNG, so every decoder gives the same pixels), run your port on it",
+        "   with the settings of `pipeline.json` and write each stage's result as a `.npy` file with the",
+        "   golden file's name, shape, dtype and column order: `DUMP/<photo>/<file>` (a `.npy` is a short",
+        "   text header, format 1.0, then the raw little-endian array: easy to write from Kotlin or Swift).",
+        "4. On a machine with fakeface installed (`pip install fakeface[edge]`, no TensorFlow):",
+        "   `fakeface export kit --verify KIT/ --candidate DUMP/` compares stage by stage and names the",
+        "   first stage that leaves its tolerance, and by how much (`--partial` skips stages not dumped).",
+        "",
+        "Fix stages in order: a later stage's golden input is the earlier stage's golden output, so only",
+        "the first divergence is informative.",
+        "",
+        "## Photos",
+        "",
+        photos,
+        "",
+        f"The golden P-Net level is {index['chosen_level_rule']}; R-/O-Net patches are kept for the first "
+        f"{index['patch_samples']} boxes each net sees.",
+        "",
+        "## Stages",
+        "",
+        *sections,
+        "## Classifier variants",
+        "",
+        *_variant_lines(pipeline),
+        "",
+        "## Pitfalls",
+        "",
+        "- **Area resize corners.** The pyramid's output pixel i covers input [i*H/h, (i+1)*H/h): corners",
+        "  aligned at 0, no half-pixel shift, partly covered pixels weighted. Android's `Bitmap.createScaledBitmap`",
+        "  and Core Graphics interpolate instead; implement the average yourself (an integral image is exact).",
+        "- **crop_and_resize sampling.** R-/O-Net patches sample at `x1*(W-1)/W + k*(x2-x1)*(W-1)/W/(n-1)`,",
+        "  not at pixel centres, and a sample outside the photo is 0 *after* normalisation (mid-grey 127.5).",
+        "- **Where rounding happens.** Level sizes are truncated (`int`), the level count and the classifier",
+        "  crop's square use round-half-to-even (Kotlin `Math.rint`, Swift `.toNearestOrEven`), boxes are never",
+        "  rounded between stages, and crops are rounded to uint8 by the resize.",
+        "- **Thresholds are strict** (`>`), NMS drops a box overlapped by *any* better box, even one itself",
+        "  dropped, and NMS areas have no `+1` while box regression widths do.",
+        f"- **RGB, not BGR.** Every net and the classifier take RGB (contract: {contract['color_order']}).",
+        "  Android `Bitmap` pixels are ARGB ints and iOS buffers are often BGRA: reorder before anything else.",
+        "- **Output order.** A TFLite file may return P-Net's outputs probability-first; pick outputs by their",
+        "  last dimension (4 regression, 10 landmarks, 2 probabilities), and p(face) is index 1.",
+        "- **int8 input scale and zero point.** The classifier takes float pixels 0..255 (normalisation is",
+        "  inside the model). An int8-input variant needs `q = clip(round(x / scale + zero_point), -128, 127)`",
+        "  with the values listed above; read them from the interpreter, never assume 1/255.",
+        f"- **Decision.** p(fake) >= {contract['threshold']:.6g} means `{contract['labels'][1]}`.",
+        "- **Tolerances assume the CPU interpreter in float32** (XNNPack on LiteRT, the CPU provider on ONNX",
+        "  Runtime). GPU delegates and NNAPI compute in fp16: expect larger net outputs differences there.",
+        "",
+        "## Contents",
+        "",
+        files,
+        "",
+        f"Total without this file: {total / 2**20:.2f} MiB in {len(contents)} files.",
+        "",
+    ]
+    return "\n".join(text)
