@@ -108,3 +108,17 @@ def test_big_levels_do_not_keep_their_interpreters(photo, monkeypatch):
     # The astronaut's first levels (307x307, 217x217) are above the limit and were not kept.
     assert shapes and all(h * w <= 50_000 for _, h, w, _ in shapes), shapes
     np.testing.assert_allclose(transient, kept_all, atol=1e-5)
+
+
+def test_patch_crops_reuse_their_workspace(photo):
+    from fakeface.edge.mtcnn.boxes import Workspace, crop_patches
+
+    image = np.ascontiguousarray(photo)
+    boxes = np.array([[180.2, 90.7, 330.1, 260.4, 0.9], [-20.0, -5.0, 60.0, 70.0, 0.8], [400.5, 300.0, 530.0, 530.0, 0.7]])
+    work = Workspace()
+    first = crop_patches(image, boxes, 24, work)
+    np.testing.assert_array_equal(first, crop_patches(image, boxes, 24))
+    # Out-of-image samples are mid-grey (0 once normalised), as tf.image.crop_and_resize gives.
+    assert np.all(first[1, :2] == 0) and np.all(first[2, -2:] == 0)
+    again = crop_patches(image, boxes[:2], 24, work)
+    assert np.shares_memory(first, again)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ImageError
 from ..faces import FaceBox
-from .boxes import clip_to_image
+from .boxes import Workspace, clip_to_image
 from .nets import open_nets
 from .profile import NoClock
 from .pyramid import PyramidPlan
@@ -84,6 +84,8 @@ class Detector:
         self._nets = open_nets(self.options.model_format, self.options.backend, self.options.threads, model_dir)
         # Only the latest shape's plan, and only a frame-sized one (see KEEP_PLAN_BYTES).
         self._plan: Optional[PyramidPlan] = None
+        # Patch-cropping scratch for R- and O-Net (bounded by stages.CROP_PIXELS).
+        self._crop_work = (Workspace(), Workspace())
 
     @property
     def backend(self) -> str:
@@ -111,8 +113,8 @@ class Detector:
             return np.empty((0, 15))
         t_p, t_r, t_o = (float(t) for t in self.options.thresholds)
         cands = run_pnet(self._nets["pnet"], image, plan, t_p, clock)
-        cands = run_rnet(self._nets["rnet"], image, cands, t_r, clock)
-        cands = run_onet(self._nets["onet"], image, cands, t_o, clock)
+        cands = run_rnet(self._nets["rnet"], image, cands, t_r, clock, self._crop_work[0])
+        cands = run_onet(self._nets["onet"], image, cands, t_o, clock, self._crop_work[1])
         if plan.nbytes > KEEP_PLAN_BYTES:
             self._plan = None
         return clip_to_image(cands, height, width)

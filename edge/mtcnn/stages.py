@@ -6,9 +6,11 @@ the patches are normalised (see pyramid.py and boxes.crop_patches).
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
-from .boxes import crop_patches, decode_landmarks, pnet_candidates, refine, square
+from .boxes import Workspace, crop_patches, decode_landmarks, pnet_candidates, refine, square
 from .nets import LANDMARKS, PROBABILITY, REGRESSION, Net
 from .nms import SCORE, nms
 from .profile import NoClock
@@ -46,22 +48,24 @@ def run_pnet(pnet: Net, image: np.ndarray, plan: PyramidPlan, threshold: float, 
     return cands
 
 
-def _run_on_patches(net: Net, image: np.ndarray, cands: np.ndarray, size: int, name: str, clock) -> dict[int, np.ndarray]:
+def _run_on_patches(net: Net, image: np.ndarray, cands: np.ndarray, size: int, name: str, clock,
+                    work: Optional[Workspace]) -> dict[int, np.ndarray]:
     parts = []
     chunk = max(1, CROP_PIXELS // (size * size))
     for i in range(0, len(cands), chunk):
-        patches = crop_patches(image, cands[i:i + chunk], size)
+        patches = crop_patches(image, cands[i:i + chunk], size, work)
         clock.lap(f"{name} crop")
         parts.append(net.run_batch(patches))
         clock.lap(name)
     return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
 
 
-def run_rnet(rnet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, clock=_NO_CLOCK) -> np.ndarray:
+def run_rnet(rnet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, clock=_NO_CLOCK,
+             work: Optional[Workspace] = None) -> np.ndarray:
     """Re-score and refine P-Net's proposals on 24x24 patches; survivors squared."""
     if len(cands) == 0:
         return cands
-    out = _run_on_patches(rnet, image, cands, RNET_SIZE, "rnet", clock)
+    out = _run_on_patches(rnet, image, cands, RNET_SIZE, "rnet", clock, work)
     cands = cands.copy()
     cands[:, SCORE] = out[PROBABILITY][:, 1]
     cands = refine(cands, out[REGRESSION])
@@ -71,11 +75,12 @@ def run_rnet(rnet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, 
     return cands
 
 
-def run_onet(onet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, clock=_NO_CLOCK) -> np.ndarray:
+def run_onet(onet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, clock=_NO_CLOCK,
+             work: Optional[Workspace] = None) -> np.ndarray:
     """Final boxes and landmarks from 48x48 patches: rows x1,y1,x2,y2,score, x1..x5, y1..y5."""
     if len(cands) == 0:
         return np.empty((0, 15))
-    out = _run_on_patches(onet, image, cands, ONET_SIZE, "onet", clock)
+    out = _run_on_patches(onet, image, cands, ONET_SIZE, "onet", clock, work)
     # Landmarks are relative to the box O-Net saw, not to its refined box.
     points = decode_landmarks(out[LANDMARKS], cands)
     cands = cands.copy()
