@@ -53,8 +53,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     p = subparsers.add_parser(
         "export",
-        help="convert a trained .keras model to TFLite / ONNX (fp32, fp16, int8...) with a parity check; "
-             "'export kit': the mobile port kit (edge only)",
+        help="convert a trained .keras model to TFLite / ONNX (fp32, fp16, int8...) with a parity check",
         description="Convert a trained Keras model to the edge formats and check each against Keras.",
         epilog=EPILOG.format(formats=table),
         formatter_class=argparse.RawDescriptionHelpFormatter,
