@@ -38,8 +38,14 @@ def _lookup(tree: dict, path: str):
     return tree
 
 
+def _flatten(path: str, value) -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        return [item for k, v in value.items() for item in _flatten(f"{path}.{k}", v)]
+    return [(path, value)]
+
+
 def _rule_lines(pipeline: dict, key: str) -> list[str]:
-    return [f"- `{path}`: {_lookup(pipeline, path)}" for path in STAGE_RULES[key]]
+    return [f"- `{name}`: {value}" for path in STAGE_RULES[key] for name, value in _flatten(path, _lookup(pipeline, path))]
 
 
 def _stage_section(number: int, stage, pipeline: dict, index: dict) -> list[str]:
@@ -64,6 +70,8 @@ def _variant_lines(pipeline: dict) -> list[str]:
 
 def porting_markdown(pipeline: dict, index: dict, contents: list) -> str:
     contract = pipeline["classifier"]["contract"]
+    outputs = pipeline["nets"]["outputs_by_last_dimension"]
+    by_size = ", ".join(f"{size} {name}" for name, size in outputs.items())
     photos = "\n".join(f"- `{p['photo']}` ({p['width']}x{p['height']}): {p['description']}; "
                        f"{p['faces']} face(s); golden P-Net level {p['chosen_level']}" for p in index["photos"])
     sections = [line for i, s in enumerate(STAGES, 1) for line in _stage_section(i, s, pipeline, index)]
@@ -113,7 +121,8 @@ def porting_markdown(pipeline: dict, index: dict, contents: list) -> str:
         "  aligned at 0, no half-pixel shift, partly covered pixels weighted. Android's `Bitmap.createScaledBitmap`",
         "  and Core Graphics interpolate instead; implement the average yourself (an integral image is exact).",
         "- **crop_and_resize sampling.** R-/O-Net patches sample at `x1*(W-1)/W + k*(x2-x1)*(W-1)/W/(n-1)`,",
-        "  not at pixel centres, and a sample outside the photo is 0 *after* normalisation (mid-grey 127.5).",
+        "  not at pixel centres, and a sample outside the photo is 0 *after* normalisation "
+        f"(the grey value {pipeline['normalisation']['mean']:g}).",
         "- **Where rounding happens.** Level sizes are truncated (`int`), the level count and the classifier",
         "  crop's square use round-half-to-even (Kotlin `Math.rint`, Swift `.toNearestOrEven`), boxes are never",
         "  rounded between stages, and crops are rounded to uint8 by the resize.",
@@ -122,10 +131,11 @@ def porting_markdown(pipeline: dict, index: dict, contents: list) -> str:
         f"- **RGB, not BGR.** Every net and the classifier take RGB (contract: {contract['color_order']}).",
         "  Android `Bitmap` pixels are ARGB ints and iOS buffers are often BGRA: reorder before anything else.",
         "- **Output order.** A TFLite file may return P-Net's outputs probability-first; pick outputs by their",
-        "  last dimension (4 regression, 10 landmarks, 2 probabilities), and p(face) is index 1.",
+        f"  last dimension ({by_size}), and p(face) is index 1 of the probabilities.",
         "- **int8 input scale and zero point.** The classifier takes float pixels 0..255 (normalisation is",
         "  inside the model). An int8-input variant needs `q = clip(round(x / scale + zero_point), -128, 127)`",
-        "  with the values listed above; read them from the interpreter, never assume 1/255.",
+        "  with the values listed above (pipeline.json `classifier.variants`); read them from the",
+        "  interpreter rather than assume a scale.",
         f"- **Decision.** p(fake) >= {contract['threshold']:.6g} means `{contract['labels'][1]}`.",
         "- **Tolerances assume the CPU interpreter in float32** (XNNPack on LiteRT, the CPU provider on ONNX",
         "  Runtime). GPU delegates and NNAPI compute in fp16: expect larger net outputs differences there.",

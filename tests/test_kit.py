@@ -65,6 +65,10 @@ def test_kit_holds_models_pipeline_photos_and_small_golden_vectors(kit, index):
     porting = (kit / "PORTING.md").read_text()
     for stage in STAGES:
         assert stage.title in porting
+    for pitfall in ("Area resize corners", "crop_and_resize sampling", "Where rounding happens", "RGB, not BGR",
+                    "int8 input scale and zero point"):
+        assert pitfall in porting
+    assert "{'" not in porting  # rules are listed one per line, not as Python dicts
     assert folder_bytes(kit) < MAX_KIT_BYTES
     assert folder_bytes(kit / "golden") < MAX_GOLDEN_BYTES
 
