@@ -14,8 +14,12 @@ the share covered.  Three exact ways, each fastest somewhere:
 
 from __future__ import annotations
 
+from typing import Optional
+
 import cv2
 import numpy as np
+
+from .workspace import Workspace
 
 # Levels with at most this share of the image's pixels are cut from the integral image.
 INTEGRAL_SHARE = 1 / 12
@@ -42,31 +46,43 @@ def _edges(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     return whole, edges - whole
 
 
-def shrink_integral(sums: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Area means (h, w, C) float64 from ``sums`` = integral_image(image).
+def shrink_integral(sums: np.ndarray, size: tuple[int, int], work: Optional[Workspace] = None) -> np.ndarray:
+    """Area means (h, w, C) float64 from ``sums`` = integral_image(image); with ``work``,
+    the result lives in its arrays until their next use.
 
     The integral of a piecewise-constant image is bilinear inside every pixel, so
     interpolating the running sums bilinearly at a footprint's fractional corners gives
     its exact covered sum; four corners per footprint, shared by neighbours.  Rows are
     kept flat, ((w + 1) * C), so numpy's loops run along a row, not along C = 3.
     """
+    work = work or Workspace()
     h, w = size
     in_h, in_w, channels = sums.shape[0] - 1, sums.shape[1] - 1, sums.shape[2]
     xi, xf = _edges(in_w, w)
     yi, yf = _edges(in_h, h)
     flat = sums.reshape(-1, channels)
+    shape = (h + 1, (w + 1) * channels)
 
-    def at(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    def at(name: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         index = (rows[:, None] * (in_w + 1) + cols[None, :]).ravel()
-        return np.take(flat, index, axis=0).reshape(h + 1, (w + 1) * channels).astype(np.float64)
+        picked = np.take(flat, index, axis=0, out=work.array("picked", (index.size, channels), sums.dtype))
+        out = work.array(name, shape, np.float64)
+        np.copyto(out, picked.reshape(shape))
+        return out
 
     fx = np.repeat(xf, channels)[None, :]
-    top_left, bottom_left = at(yi, xi), at(yi + 1, xi)
-    upper = top_left + fx * (at(yi, xi + 1) - top_left)
-    lower = bottom_left + fx * (at(yi + 1, xi + 1) - bottom_left)
-    corner = (upper + yf[:, None] * (lower - upper)).reshape(h + 1, w + 1, channels)
-    covered = corner[1:, 1:] - corner[:-1, 1:] - corner[1:, :-1] + corner[:-1, :-1]
-    return covered * (h * w / (in_h * in_w))
+    # In place: upper = tl + fx * (tr - tl), lower likewise, corner = upper + fy * (lower - upper).
+    upper, right = at("upper", yi, xi), at("right", yi, xi + 1)
+    upper += np.multiply(np.subtract(right, upper, out=right), fx, out=right)
+    lower, right = at("lower", yi + 1, xi), at("right", yi + 1, xi + 1)
+    lower += np.multiply(np.subtract(right, lower, out=right), fx, out=right)
+    upper += np.multiply(np.subtract(lower, upper, out=lower), yf[:, None], out=lower)
+    corner = upper.reshape(h + 1, w + 1, channels)
+    covered = np.subtract(corner[1:, 1:], corner[:-1, 1:], out=work.array("covered", (h, w, channels), np.float64))
+    covered -= corner[1:, :-1]
+    covered += corner[:-1, :-1]
+    covered *= h * w / (in_h * in_w)
+    return covered
 
 
 def enlarge(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

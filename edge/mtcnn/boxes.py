@@ -12,6 +12,7 @@ import numpy as np
 
 from .nms import sort_by_score
 from .pyramid import CELL_SIZE, normalize
+from .workspace import Workspace
 
 # P-Net's output grid advances two input pixels per cell (its single 2x2 max-pool).
 PNET_STRIDE = 2
@@ -75,22 +76,6 @@ def decode_landmarks(landmarks: np.ndarray, cands: np.ndarray) -> np.ndarray:
     xs = w * lm[:, 0:5] + cands[:, 0:1] - 1
     ys = h * lm[:, 5:10] + cands[:, 1:2] - 1
     return np.stack([xs, ys], axis=2)
-
-
-class Workspace:
-    """Scratch arrays reused from call to call.  The crop's temporaries are megabytes each,
-    so fresh ones come as new pages from the OS on every frame; reusing them took about
-    40 % off R-Net's cropping in a 640x480 detection (``fakeface bench --profile``)."""
-
-    def __init__(self):
-        self._arrays: dict[str, np.ndarray] = {}
-
-    def array(self, name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
-        count = int(np.prod(shape))
-        buf = self._arrays.get(name)
-        if buf is None or buf.size < count or buf.dtype != dtype:
-            buf = self._arrays[name] = np.empty(count, dtype)
-        return buf[:count].reshape(shape)
 
 
 def crop_patches(image: np.ndarray, cands: np.ndarray, size: int, work: Optional[Workspace] = None) -> np.ndarray:

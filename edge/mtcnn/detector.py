@@ -17,11 +17,12 @@ import numpy as np
 
 from ..errors import ImageError
 from ..faces import FaceBox
-from .boxes import Workspace, clip_to_image
+from .boxes import clip_to_image
 from .nets import open_nets
 from .profile import NoClock
 from .pyramid import PyramidPlan
 from .stages import run_onet, run_pnet, run_rnet
+from .workspace import Workspace
 
 
 # A plan is kept for the next call when its buffers fit in this (a 1080p frame's: 48 MB);

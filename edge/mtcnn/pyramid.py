@@ -21,6 +21,7 @@ from typing import Optional
 import numpy as np
 
 from .area import INTEGRAL_MAX_PIXELS, INTEGRAL_SHARE, enlarge, integral_image, shrink_integral, shrink_opencv
+from .workspace import Workspace
 
 # P-Net's receptive field: a level smaller than this gives it nothing to look at.
 CELL_SIZE = 12
@@ -90,6 +91,7 @@ class PyramidPlan:
         self._sums = np.empty((height + 1, width + 1, 3), np.int32) if "integral" in self.methods else None
         self._u16 = np.empty(largest if self._fine is not None else 0, np.uint16)
         self._f32 = np.empty(largest, np.float32)
+        self._work = Workspace()
 
     @property
     def nbytes(self) -> int:
@@ -109,7 +111,7 @@ class PyramidPlan:
             if method == "opencv":
                 pixels, unit = shrink_opencv(fine, (h, w), self._u16[:n].reshape(h, w, 3)), FINE
             elif method == "integral":
-                pixels = shrink_integral(sums, (h, w))
+                pixels = shrink_integral(sums, (h, w), self._work)
             else:
                 pixels = enlarge(image_u8, (h, w))
             level = self._f32[:n].reshape(1, h, w, 3)

@@ -10,11 +10,12 @@ from typing import Optional
 
 import numpy as np
 
-from .boxes import Workspace, crop_patches, decode_landmarks, pnet_candidates, refine, square
+from .boxes import crop_patches, decode_landmarks, pnet_candidates, refine, square
 from .nets import LANDMARKS, PROBABILITY, REGRESSION, Net
 from .nms import SCORE, nms
 from .profile import NoClock
 from .pyramid import PyramidPlan
+from .workspace import Workspace
 
 # mtcnn 1.0.0's overlap thresholds: per pyramid level, across levels, after R-Net, after O-Net.
 NMS_PNET_LEVEL = 0.5
