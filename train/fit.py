@@ -26,7 +26,7 @@ from fakeface.edge.errors import FakeFaceError
 from .architectures import ARCHITECTURES, build_model, count_macs
 from .augment import AugmentOptions, make_augment, make_window
 from .dataset import attach_context, load_split, make_dataset, read_geometry
-from .efficientnet_lite import feature_extractor, freeze_batchnorm
+from .efficientnet_lite import feature_extractor, freeze_for_fine_tuning
 from .int8_stem import freeze_stem, snap_stem_to_int8_grid
 from .linear_probe import fit_linear_probe
 from .metrics import classification_report, roc_auc, threshold_for_real_acceptance
@@ -249,9 +249,10 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
                     raise FakeFaceError(f"{opts.init_from}: weights do not fit --arch {opts.arch} at {size} px "
                                         f"({' '.join(str(exc).split())[:120]})") from None
             if recipe.pretrained:
-                frozen = freeze_batchnorm(model)
+                frozen = freeze_for_fine_tuning(model)
                 if opts.verbose:
-                    print(f"train: {frozen} BatchNormalization layers keep their ImageNet statistics")
+                    print(f"train: {frozen} BatchNormalization layers keep their ImageNet statistics; "
+                          "the int8-exact stem layers stay frozen")
                 if not opts.init_from:
                     probe = fit_linear_probe(model, feature_extractor(model), train_cs, val_cs, opts.balance,
                                              seed=opts.seed, verbose=opts.verbose)

@@ -38,17 +38,30 @@ def snap_stem_to_int8_grid(model) -> float:
 
     Returns the largest change of a folded weight relative to its channel's largest weight
     (at most half an int8 step, 1/254)."""
-    conv, bn = _stem_layers(model)
+    return snap_conv_to_int8_grid(*_stem_layers(model))
+
+
+def snap_conv_to_int8_grid(conv, bn) -> float:
+    """Snap a Conv2D or DepthwiseConv2D (depth multiplier 1) followed by ``bn`` so that the
+    converter's folded, per-channel int8 kernel represents it exactly (see the module doc);
+    returns the largest relative change of a folded weight."""
+    import keras
+
     (kernel,) = conv.get_weights()
     gamma, _beta, _mean, var = bn.get_weights()
     fold = gamma / np.sqrt(var + bn.epsilon)  # per output channel
-    folded = kernel * fold
+    depthwise = isinstance(conv, keras.layers.DepthwiseConv2D)
+    if depthwise and kernel.shape[-1] != 1:
+        raise FakeFaceError(f"{conv.name}: only a depth multiplier of 1 can be snapped")
+    # channels last: Conv2D (kh, kw, in, out); depthwise (kh, kw, channels, 1) -> (kh, kw, 1, channels)
+    k = np.moveaxis(kernel, 2, 3) if depthwise else kernel
+    folded = k * fold
     peak = np.abs(folded).reshape(-1, folded.shape[-1]).max(axis=0)
     step = np.where(peak > 0, peak / 127.0, 1.0)
     snapped = np.round(folded / step) * step
     usable = (peak > 0) & (np.abs(fold) > 1e-12)
-    new_kernel = np.where(usable, snapped / np.where(usable, fold, 1.0), kernel).astype(kernel.dtype)
-    conv.set_weights([new_kernel])
+    new_k = np.where(usable, snapped / np.where(usable, fold, 1.0), k).astype(kernel.dtype)
+    conv.set_weights([np.moveaxis(new_k, 3, 2) if depthwise else new_k])
     change = np.abs(snapped - folded).reshape(-1, folded.shape[-1]).max(axis=0) / np.where(peak > 0, peak, 1.0)
     return float(change[usable].max()) if usable.any() else 0.0
 
