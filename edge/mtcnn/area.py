@@ -46,43 +46,61 @@ def _edges(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     return whole, edges - whole
 
 
-def shrink_integral(sums: np.ndarray, size: tuple[int, int], work: Optional[Workspace] = None) -> np.ndarray:
-    """Area means (h, w, C) float64 from ``sums`` = integral_image(image); with ``work``,
-    the result lives in its arrays until their next use.
+class IntegralShrink:
+    """Area means of one level size from an integral image of one image size; the gather
+    indices and weights depend only on those sizes, so a video makes them once.
 
     The integral of a piecewise-constant image is bilinear inside every pixel, so
     interpolating the running sums bilinearly at a footprint's fractional corners gives
     its exact covered sum; four corners per footprint, shared by neighbours.  Rows are
     kept flat, ((w + 1) * C), so numpy's loops run along a row, not along C = 3.
     """
-    work = work or Workspace()
-    h, w = size
-    in_h, in_w, channels = sums.shape[0] - 1, sums.shape[1] - 1, sums.shape[2]
-    xi, xf = _edges(in_w, w)
-    yi, yf = _edges(in_h, h)
-    flat = sums.reshape(-1, channels)
-    shape = (h + 1, (w + 1) * channels)
 
-    def at(name: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        index = (rows[:, None] * (in_w + 1) + cols[None, :]).ravel()
-        picked = np.take(flat, index, axis=0, out=work.array("picked", (index.size, channels), sums.dtype))
-        out = work.array(name, shape, np.float64)
-        np.copyto(out, picked.reshape(shape))
-        return out
+    def __init__(self, in_h: int, in_w: int, size: tuple[int, int], channels: int = 3):
+        h, w = self.size = size
+        self.channels = channels
+        xi, xf = _edges(in_w, w)
+        yi, yf = _edges(in_h, h)
+        stride = in_w + 1
+        self._index = [(rows[:, None] * stride + cols[None, :]).ravel()
+                       for rows, cols in ((yi, xi), (yi, xi + 1), (yi + 1, xi), (yi + 1, xi + 1))]
+        self._fx = np.repeat(xf, channels)[None, :]
+        self._fy = yf[:, None]
+        self._scale = h * w / (in_h * in_w)
 
-    fx = np.repeat(xf, channels)[None, :]
-    # In place: upper = tl + fx * (tr - tl), lower likewise, corner = upper + fy * (lower - upper).
-    upper, right = at("upper", yi, xi), at("right", yi, xi + 1)
-    upper += np.multiply(np.subtract(right, upper, out=right), fx, out=right)
-    lower, right = at("lower", yi + 1, xi), at("right", yi + 1, xi + 1)
-    lower += np.multiply(np.subtract(right, lower, out=right), fx, out=right)
-    upper += np.multiply(np.subtract(lower, upper, out=lower), yf[:, None], out=lower)
-    corner = upper.reshape(h + 1, w + 1, channels)
-    covered = np.subtract(corner[1:, 1:], corner[:-1, 1:], out=work.array("covered", (h, w, channels), np.float64))
-    covered -= corner[1:, :-1]
-    covered += corner[:-1, :-1]
-    covered *= h * w / (in_h * in_w)
-    return covered
+    def __call__(self, sums: np.ndarray, work: Optional[Workspace] = None) -> np.ndarray:
+        """(h, w, C) float64 from ``sums`` = integral_image(image); with ``work``, the
+        result lives in its arrays until their next use."""
+        work = work or Workspace()
+        h, w = self.size
+        c = self.channels
+        flat = sums.reshape(-1, c)
+        shape = (h + 1, (w + 1) * c)
+
+        def at(name: str, index: np.ndarray) -> np.ndarray:
+            picked = np.take(flat, index, axis=0, out=work.array("picked", (index.size, c), sums.dtype))
+            out = work.array(name, shape, np.float64)
+            np.copyto(out, picked.reshape(shape))
+            return out
+
+        top_left, top_right, bottom_left, bottom_right = self._index
+        # In place: upper = tl + fx * (tr - tl), lower likewise, corner = upper + fy * (lower - upper).
+        upper, right = at("upper", top_left), at("right", top_right)
+        upper += np.multiply(np.subtract(right, upper, out=right), self._fx, out=right)
+        lower, right = at("lower", bottom_left), at("right", bottom_right)
+        lower += np.multiply(np.subtract(right, lower, out=right), self._fx, out=right)
+        upper += np.multiply(np.subtract(lower, upper, out=lower), self._fy, out=lower)
+        corner = upper.reshape(h + 1, w + 1, c)
+        covered = np.subtract(corner[1:, 1:], corner[:-1, 1:], out=work.array("covered", (h, w, c), np.float64))
+        covered -= corner[1:, :-1]
+        covered += corner[:-1, :-1]
+        covered *= self._scale
+        return covered
+
+
+def shrink_integral(sums: np.ndarray, size: tuple[int, int], work: Optional[Workspace] = None) -> np.ndarray:
+    """Area means (h, w, C) float64 of the image whose ``sums`` = integral_image(image)."""
+    return IntegralShrink(sums.shape[0] - 1, sums.shape[1] - 1, size, sums.shape[2])(sums, work)
 
 
 def enlarge(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import Optional
 
 import numpy as np
 
-from .area import INTEGRAL_MAX_PIXELS, INTEGRAL_SHARE, enlarge, integral_image, shrink_integral, shrink_opencv
+from .area import INTEGRAL_MAX_PIXELS, INTEGRAL_SHARE, IntegralShrink, enlarge, integral_image, shrink_opencv
 from .workspace import Workspace
 
 # P-Net's receptive field: a level smaller than this gives it nothing to look at.
@@ -92,6 +92,8 @@ class PyramidPlan:
         self._u16 = np.empty(largest if self._fine is not None else 0, np.uint16)
         self._f32 = np.empty(largest, np.float32)
         self._work = Workspace()
+        self._shrink = {i: IntegralShrink(height, width, size)
+                        for i, ((_, size), method) in enumerate(zip(self.levels, self.methods)) if method == "integral"}
 
     @property
     def nbytes(self) -> int:
@@ -105,13 +107,13 @@ class PyramidPlan:
             fine = np.left_shift(image_u8, FINE_BITS, out=self._fine, dtype=np.uint16)
         if self._sums is not None:
             sums = integral_image(image_u8, self._sums)
-        for (scale, (h, w)), method in zip(self.levels, self.methods):
+        for index, ((scale, (h, w)), method) in enumerate(zip(self.levels, self.methods)):
             n = h * w * 3
             unit = np.float32(1)
             if method == "opencv":
                 pixels, unit = shrink_opencv(fine, (h, w), self._u16[:n].reshape(h, w, 3)), FINE
             elif method == "integral":
-                pixels = shrink_integral(sums, (h, w), self._work)
+                pixels = self._shrink[index](sums, self._work)
             else:
                 pixels = enlarge(image_u8, (h, w))
             level = self._f32[:n].reshape(1, h, w, 3)
