@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
 from importlib import metadata
 
@@ -20,6 +19,7 @@ from . import __version__
 from .errors import FakeFaceError
 from .extras import extra_providing, install_hint
 from .interrupts import sigterm_as_interrupt
+from .tf_environment import set_tf_environment
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -48,12 +48,6 @@ class _MarkNeeds:
     def add_parser(self, name, **kwargs):
         kwargs["help"] = f"{kwargs.get('help', '')} [{self._hint}]".strip()
         return self._sub.add_parser(name, **kwargs)
-
-
-def _quiet_tensorflow() -> None:
-    # Commands that do import TF (train, export...) should not drown the user in logs.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 def _missing_extra_hint(entry_point) -> str | None:
@@ -90,7 +84,7 @@ def _needs_extra(exc: ModuleNotFoundError) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _quiet_tensorflow()
+    set_tf_environment()  # before any command imports TF (train, export...)
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np
 
 from fakeface.edge.atomic import atomic_path
 from fakeface.edge.backends import open_model
 from fakeface.edge.contract import file_sha256
+
+from .tf_import import import_tf
 
 NETS = ("pnet", "rnet", "onet")
 # Input shape per net without the batch axis; None = any size.
@@ -46,7 +44,7 @@ SIDECAR = "mtcnn_nets.json"
 
 def load_keras_nets() -> dict:
     """The mtcnn package's three nets, weights loaded, wrapped as functional Keras models."""
-    import tensorflow as tf
+    tf = import_tf()  # first: mtcnn imports TensorFlow itself
     from mtcnn.network.onet import ONet
     from mtcnn.network.pnet import PNet
     from mtcnn.network.rnet import RNet

@@ -1,11 +1,10 @@
 """Import TensorFlow quietly, only when a command really needs it."""
 
-import os
+from fakeface.edge.tf_environment import set_tf_environment
 
 
 def import_tf():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    set_tf_environment()
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")

@@ -5,7 +5,6 @@ Shared by the benchmark tests; needs TensorFlow, so callers importorskip it firs
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +32,9 @@ def tiny_model():
 
 def build_tiny_models(out_dir: Path, seed: int = 0) -> dict[str, Path]:
     """Train the tiny net for a few steps (bright vs dark crops) and export fp32/int8 TFLite + .keras."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    from fakeface.edge.tf_environment import set_tf_environment
+
+    set_tf_environment()
     import tensorflow as tf
 
     from fakeface.edge.contract import ModelContract, file_sha256, save_contract

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from fakeface.edge.tf_environment import quiet_tf_env
 from conftest import SAMPLE_PHOTO, faces_root
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ DATA_SOURCES = ("real/ffhq-128", "fake/stylegan2-tpdne-128")
 
 
 def fakeface(*argv, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
+    env = quiet_tf_env()
     return subprocess.run([sys.executable, "-m", "fakeface.edge.cli", *map(str, argv)], capture_output=True,
                           text=True, env=env, timeout=timeout)
 

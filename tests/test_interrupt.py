@@ -10,7 +10,6 @@ train --resume) or start cleanly (export).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from fakeface.edge.tf_environment import quiet_tf_env
 from conftest import SAMPLE_PHOTO
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
@@ -28,7 +28,7 @@ SIZE = 32
 
 
 def _env() -> dict:
-    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
+    return quiet_tf_env()
 
 
 def _argv(*argv) -> list[str]:

@@ -7,13 +7,12 @@ to whole pixels, which alone moves a 13 px face's IoU below 0.95.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from fakeface.edge.tf_environment import set_tf_environment
+
+set_tf_environment()
 pytest.importorskip("tensorflow")
 mtcnn_pkg = pytest.importorskip("mtcnn")
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from fakeface.edge.errors import FakeFaceError
 from fakeface.edge.faces import FaceBox, LANDMARK_NAMES
+from fakeface.edge.tf_environment import set_tf_environment
 
 DETECTORS = ("edge", "mtcnn")
 DEFAULT_MIN_FACE = 20  # the mtcnn package's default, used by the reference pipeline
@@ -34,10 +35,7 @@ def _edge_detector(min_face_size: int, threads: int) -> FaceDetector:
 
 def _mtcnn_detector(min_face_size: int, threads: int) -> FaceDetector:
     try:
-        import os
-
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+        set_tf_environment()
         import tensorflow as tf
         from mtcnn import MTCNN
     except ImportError as exc:

@@ -22,6 +22,7 @@ from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
 from fakeface.edge.contract import ModelContract, file_sha256, save_contract
 from fakeface.edge.errors import FakeFaceError
+from fakeface.edge.tf_environment import set_tf_environment
 
 from .architectures import ARCHITECTURES, build_model, count_macs
 from .augment import AugmentOptions, make_augment, make_window
@@ -170,8 +171,7 @@ def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: Tr
 
 
 def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: TrainOptions) -> TrainResult:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    set_tf_environment()
     import keras
 
     crops_dir, run_dir = Path(crops_dir), Path(run_dir)

@@ -14,6 +14,8 @@ import os
 import sys
 import tempfile
 
+from fakeface.edge.tf_environment import set_tf_environment
+
 BANNER_MARKS = ("oneDNN custom operations are on", "All log messages before absl::InitializeLog()")
 
 
@@ -21,8 +23,7 @@ def import_tf_for_training():
     """Import TensorFlow with oneDNN on (unless it is already imported); returns the module."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
-    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    set_tf_environment(onednn=True)
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:

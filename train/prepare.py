@@ -31,6 +31,7 @@ from fakeface.edge.atomic import write_bytes_atomic, write_text_atomic
 from fakeface.edge.contract import ModelContract, crop_face
 from fakeface.edge.errors import FakeFaceError, ImageError
 from fakeface.edge.imageio import load_image
+from fakeface.edge.tf_environment import set_tf_environment
 
 from .detectors import DEFAULT_MIN_FACE, make_detector
 from .layout import CONTEXT_DIR, crop_relpath, scan_folder
@@ -118,8 +119,7 @@ _WORKER: dict = {}
 def _init_worker(options: PrepareOptions, boxes: dict) -> None:
     # The parent decides when to stop; a worker hit by Ctrl-C would only print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    set_tf_environment()
     cv2.setNumThreads(1)
     _WORKER.clear()
     _WORKER.update(options=options, boxes=boxes, detector=None)

@@ -17,6 +17,7 @@ import numpy as np
 from fakeface.edge.contract import ModelContract, crop_face, load_contract
 from fakeface.edge.errors import FakeFaceError, ImageError, ModelError
 from fakeface.edge.imageio import load_image
+from fakeface.edge.tf_environment import set_tf_environment
 
 from .layout import Sample, scan_folder, select_split
 
@@ -39,8 +40,7 @@ def open_scorer(model_path: str | os.PathLike, backend: str = "auto") -> tuple[M
     contract = load_contract(model_path, verify_hash=True)
     suffix = model_path.suffix.lower()
     if suffix == ".keras":
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+        set_tf_environment()
         import keras
 
         try:

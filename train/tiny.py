@@ -18,6 +18,7 @@ import numpy as np
 
 from fakeface.edge.atomic import write_bytes_atomic, write_text_atomic
 from fakeface.edge.contract import ModelContract, file_sha256, save_contract
+from fakeface.edge.tf_environment import set_tf_environment
 
 TINY_INPUT = 32
 
@@ -89,8 +90,7 @@ def _real_crops(crops_dir: Path, n: int, size: int, seed: int) -> Optional[tuple
 def build_tiny_model(out_dir: str | os.PathLike, crops_dir: Optional[str | os.PathLike] = None,
                      steps: int = 60, input_size: int = TINY_INPUT, seed: int = 0) -> Path:
     """Train a tiny classifier for ``steps`` batches; return the path of model.keras (with sidecar)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    set_tf_environment()
     import keras
 
     from .architectures import build_tiny, count_macs
