@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .backends import ModelRunner, open_model
-from .contract import ModelContract, crop_face, load_contract
+from .contract import ModelContract, crop_face, fake_probabilities, load_contract
 from .errors import ModelError
 from .faces import FaceBox, FaceResult
 
@@ -46,9 +46,7 @@ class Classifier:
         if len(crops) == 0:
             return np.zeros((0,), np.float32)
         out = self.runner.run(np.asarray(crops, dtype=np.float32))[0]
-        out = out.reshape(len(crops), -1)
-        # One sigmoid unit = P(fake); two softmax units = (P(real), P(fake)).
-        return out[:, -1].astype(np.float32)
+        return fake_probabilities(out).astype(np.float32)
 
     def crops_for(self, image_rgb: np.ndarray, faces: Sequence[FaceBox]) -> np.ndarray:
         s = self.contract.input_size

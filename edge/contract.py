@@ -221,6 +221,19 @@ def crop_face(image_rgb: np.ndarray, box: Sequence[float], contract: ModelContra
         crop = native_window(patch, contract.input_size, contract.native_max_side, context)
     else:
         crop = resize_square(patch, contract.input_size)
-    if contract.color_order == "BGR":
-        crop = crop[:, :, ::-1]
-    return np.ascontiguousarray(crop)
+    return np.ascontiguousarray(in_model_colour_order(crop, contract))
+
+
+def in_model_colour_order(rgb: np.ndarray, contract: ModelContract) -> np.ndarray:
+    """RGB pixels (one crop or a batch, channels last) in the contract's colour order; a view."""
+    return rgb[..., ::-1] if contract.color_order == "BGR" else rgb
+
+
+def fake_probabilities(output: np.ndarray) -> np.ndarray:
+    """The fake probability per crop from a model's output batch.
+
+    One sigmoid unit (N, 1) is P(fake); two softmax units (N, 2) are (P(real), P(fake)) in
+    the order of ``labels``: either way it is the last value of each row.
+    """
+    out = np.asarray(output)
+    return out.reshape(len(out), -1)[:, -1] if len(out) else np.zeros(0, out.dtype)

@@ -22,9 +22,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from fakeface.edge.contract import ModelContract, file_sha256, load_contract, save_contract, sidecar_path
+from fakeface.edge.contract import (ModelContract, fake_probabilities, file_sha256, load_contract, save_contract,
+                                    sidecar_path)
 from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
 from fakeface.edge.errors import FakeFaceError
+from fakeface.train.dataset import model_pixels
 
 from .crops import load_calibration_set, load_eval_set
 from .diagnostics import diagnose, worst_layer_names
@@ -146,20 +148,21 @@ def _export_model(
     calib = None
     if any(f.needs_calibration for f in fmts):
         calib = load_calibration_set(Path(calib_dir) if calib_dir else None, contract, limit=calib_limit,
-                                      split=calib_split).x
+                                      split=calib_split)
     evalset = load_eval_set(Path(eval_dir) if eval_dir else None, contract, limit=eval_limit, split=eval_split)
+    eval_x, eval_y = model_pixels(evalset, contract).astype(np.float32), evalset.labels
     disjoint_splits = calib_split not in (None, "all") and calib_split != eval_split
     if calib_dir and eval_dir and Path(calib_dir).resolve() == Path(eval_dir).resolve() and not disjoint_splits:
         log("fakeface export: warning: --calib and --eval are the same folder; parity is then measured "
             "on the calibration crops and looks better than it is", file=sys.stderr)
 
-    keras_probs = np.asarray(model.predict(evalset.x, batch_size=64, verbose=0), np.float64).reshape(len(evalset), -1)[:, -1]
+    keras_probs = fake_probabilities(np.asarray(model.predict(eval_x, batch_size=64, verbose=0), np.float64))
     keras_row = score(ParityRow("keras", "Keras (reference)", file=keras_path.name, backend="tensorflow",
                                 size_bytes=keras_path.stat().st_size),
-                      evalset.y, keras_probs, keras_probs, contract.threshold)
+                      eval_y, keras_probs, keras_probs, contract.threshold)
     report = ParityReport(
         source=str(keras_path), source_sha256=source_sha, eval_dir=f"{eval_dir} (split: {eval_split or 'all'})",
-        n_real=int(np.sum(evalset.y == 0)), n_fake=int(np.sum(evalset.y == 1)),
+        n_real=int(np.sum(eval_y == 0)), n_fake=int(np.sum(eval_y == 1)),
         threshold=contract.threshold, max_acc_drop=max_acc_drop, min_agreement=min_agreement,
         keras=keras_row, out_dir=str(out_dir),
     )
@@ -173,7 +176,7 @@ def _export_model(
     log(f"Exporting {keras_path.name} ({len(fmts)} formats) to {out_dir}/; parity on {len(evalset)} crops")
     try:
         for fmt in fmts:
-            row = _export_one(fmt, job, staging, stem, evalset, keras_probs, keras_row, float_layers,
+            row = _export_one(fmt, job, staging, stem, (eval_x, eval_y), keras_probs, keras_row, float_layers,
                               auto_float, max_acc_drop, min_agreement, latency_runs, log)
             _publish(fmt, row, staging / fmt.filename(stem), out_dir, stem, contract, source_sha, keep_failed)
             report.rows.append(row)
@@ -189,7 +192,7 @@ def export_model(*args, **kwargs) -> ParityReport:
         return _export_model(*args, **kwargs)
 
 
-def _export_one(fmt, job, staging, stem, evalset, keras_probs, keras_row, float_layers, auto_float,
+def _export_one(fmt, job, staging, stem, eval_crops, keras_probs, keras_row, float_layers, auto_float,
                 max_acc_drop, min_agreement, latency_runs, log) -> ParityRow:
     staged = staging / fmt.filename(stem)
     row = ParityRow(fmt.key, fmt.name, file=staged.name)
@@ -206,7 +209,7 @@ def _export_one(fmt, job, staging, stem, evalset, keras_probs, keras_row, float_
             return r
         r.float_layers = outcome.float_layers
         try:
-            measure_file(r, staged, backend, evalset.x, evalset.y, keras_probs, job.contract.threshold, latency_runs)
+            measure_file(r, staged, backend, *eval_crops, keras_probs, job.contract.threshold, latency_runs)
         except FakeFaceError as exc:  # the edge runtime refused the file: that is a failure of this format
             r.passed, r.reasons = False, [f"edge runtime cannot run it: {exc}"]
             return r

@@ -9,30 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
-from fakeface.edge.contract import ModelContract, resize_square
-from fakeface.edge.errors import ImageError
-from fakeface.edge.imageio import is_image_name, load_image
+from fakeface.edge.contract import ModelContract
+from fakeface.edge.imageio import is_image_name
+from fakeface.train.dataset import CropSet, load_crops, model_pixels
+from fakeface.train.layout import SPLITS, Sample, source_key_of_crop, split_of
 
 from .errors import ExportError
-
-
-@dataclass
-class CropSet:
-    """A batch of crops; ``y`` is 1 for fake, 0 for real (None for unlabelled calibration crops)."""
-
-    x: np.ndarray
-    paths: list[Path]
-    y: Optional[np.ndarray] = None
-    skipped: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.paths)
 
 
 def find_images(root: Path) -> list[Path]:
@@ -52,8 +39,6 @@ def in_split(paths: Sequence[Path], root: Path, split: Optional[str]) -> list[Pa
     ``fakeface train`` uses, so parity can be measured on crops the model never saw."""
     if split in (None, "all"):
         return list(paths)
-    from fakeface.train.layout import SPLITS, source_key_of_crop, split_of
-
     if split not in SPLITS:
         raise ExportError(f"unknown split {split!r}; choose from {', '.join(SPLITS)} or all")
     return [p for p in paths if split_of(source_key_of_crop(p.relative_to(root).as_posix())) == split]
@@ -65,34 +50,23 @@ def _stable_order(paths: Sequence[Path], root: Path) -> list[Path]:
     return sorted(paths, key=lambda p: hashlib.sha1(str(p.relative_to(root)).encode()).hexdigest())
 
 
-def to_model_input(rgb: np.ndarray, contract: ModelContract) -> np.ndarray:
-    """An RGB uint8 crop -> the contract's ``(S, S, 3)`` float32 input (resized if it is not S x S)."""
-    rgb = resize_square(rgb, contract.input_size)
-    if contract.color_order == "BGR":
-        rgb = rgb[:, :, ::-1]
-    return np.ascontiguousarray(rgb, dtype=np.float32)
-
-
-def load_crops(paths: Sequence[Path], contract: ModelContract, desc: str) -> tuple[np.ndarray, list[Path], list[str]]:
-    """Load crops; unreadable files are reported in one line each and skipped."""
-    from tqdm import tqdm
-
-    arrays, kept, skipped = [], [], []
-    for p in tqdm(paths, desc=desc, unit="crop", leave=False, disable=len(paths) < 200):
-        try:
-            arrays.append(to_model_input(load_image(p), contract))
-            kept.append(p)
-        except ImageError as exc:
-            skipped.append(str(exc))
-            print(f"fakeface export: skipping {exc}", file=sys.stderr)
-    size = contract.input_size
-    x = np.stack(arrays) if arrays else np.zeros((0, size, size, 3), np.float32)
-    return x, kept, skipped
+def _load(paths: Sequence[Path], root: Path, labels: Sequence[int], contract: ModelContract) -> CropSet:
+    """Load crops at the contract's size; an unreadable file is reported in one line and skipped."""
+    samples = []
+    for p, label in zip(paths, labels):
+        rel = p.relative_to(root).as_posix()
+        samples.append(Sample(p, rel, label, rel.rpartition("/")[0], source_key_of_crop(rel)))
+    cs, bad = load_crops(samples, contract.input_size, progress=len(samples) >= 200)
+    for _, reason in bad:
+        print(f"fakeface export: skipping {reason}", file=sys.stderr)
+    return cs
 
 
 def load_calibration_set(calib_dir: Optional[Path], contract: ModelContract, limit: int = 256,
-                         split: Optional[str] = None) -> CropSet:
-    """Real face crops for int8 calibration.  Never random data: a missing folder is an error."""
+                         split: Optional[str] = None) -> np.ndarray:
+    """Real face crops for int8 calibration as the model takes them, float32 (N, S, S, 3).
+
+    Never random data: a missing folder is an error."""
     if calib_dir is None:
         raise ExportError(
             "int8 formats need real face crops for calibration: pass --calib DIR "
@@ -105,21 +79,23 @@ def load_calibration_set(calib_dir: Optional[Path], contract: ModelContract, lim
     if not paths:
         raise ExportError(f"{calib_dir}: no PNG/JPG images found for calibration (split: {split or 'all'})")
     chosen = _stable_order(paths, calib_dir)[:limit]
-    x, kept, skipped = load_crops(chosen, contract, "calibration crops")
-    if len(kept) == 0:
+    cs = _load(chosen, calib_dir, [-1] * len(chosen), contract)  # -1: calibration crops are unlabelled
+    if len(cs) == 0:
         raise ExportError(f"{calib_dir}: none of the calibration images could be read")
-    if len(kept) < 32:
+    if len(cs) < 32:
         print(
-            f"fakeface export: warning: only {len(kept)} calibration crops in {calib_dir}; "
+            f"fakeface export: warning: only {len(cs)} calibration crops in {calib_dir}; "
             "int8 ranges from so few crops are often poor (100+ recommended)",
             file=sys.stderr,
         )
-    return CropSet(x=x, paths=kept, skipped=skipped)
+    return model_pixels(cs, contract).astype(np.float32)
 
 
 def load_eval_set(eval_dir: Optional[Path], contract: ModelContract, limit: Optional[int] = None,
                   split: Optional[str] = None) -> CropSet:
-    """Labelled crops: ``<eval>/<real label>/**`` and ``<eval>/<fake label>/**``; the top folder is the label."""
+    """Labelled crops: ``<eval>/<real label>/**`` and ``<eval>/<fake label>/**``; the top folder is the label.
+
+    The model takes them as ``model_pixels(crops, contract)``, cast to float32."""
     if eval_dir is None:
         raise ExportError("the parity check needs labelled crops: pass --eval DIR with real/ and fake/ sub-folders")
     eval_dir = Path(eval_dir)
@@ -138,9 +114,7 @@ def load_eval_set(eval_dir: Optional[Path], contract: ModelContract, limit: Opti
         order = _stable_order([p for p, _ in labelled], eval_dir)[:limit]
         keep = set(order)
         labelled = [(p, y) for p, y in labelled if p in keep]
-    label_of = dict(labelled)
-    x, kept, skipped = load_crops([p for p, _ in labelled], contract, "evaluation crops")
-    if len(kept) == 0:
+    cs = _load([p for p, _ in labelled], eval_dir, [y for _, y in labelled], contract)
+    if len(cs) == 0:
         raise ExportError(f"{eval_dir}: none of the evaluation images could be read")
-    y = np.array([label_of[p] for p in kept], dtype=np.int64)
-    return CropSet(x=x, paths=kept, y=y, skipped=skipped)
+    return cs

@@ -19,6 +19,7 @@ import numpy as np
 
 from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.backends import available_backends, open_model
+from fakeface.edge.contract import fake_probabilities
 
 from fakeface.train.metrics import classification_report
 
@@ -141,12 +142,6 @@ def _fmt_g(v) -> str:
 
 
 # -- measuring ------------------------------------------------------------------------
-def fake_probability(output: np.ndarray, n: int) -> np.ndarray:
-    """The model's fake probability per crop, whether it ends in sigmoid (N, 1) or softmax (N, 2)."""
-    out = np.asarray(output, dtype=np.float64).reshape(n, -1)
-    return out[:, -1]
-
-
 def runtime_backend(fmt) -> Optional[str]:
     """The first of the format's backends installed here (litert for TFLite on a workstation)."""
     have = available_backends()
@@ -157,7 +152,7 @@ def predict_file(runner, x: np.ndarray) -> np.ndarray:
     probs = []
     for i in range(0, len(x), EVAL_BATCH):
         batch = x[i : i + EVAL_BATCH]
-        probs.append(fake_probability(runner.run(batch)[0], len(batch)))
+        probs.append(fake_probabilities(np.asarray(runner.run(batch)[0], np.float64)))
     return np.concatenate(probs)
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from fakeface.edge.contract import (
-    ModelContract, crop_face, file_sha256, load_contract, save_contract, sidecar_path, square_crop_box,
+    ModelContract, crop_face, fake_probabilities, file_sha256, in_model_colour_order, load_contract, save_contract,
+    sidecar_path, square_crop_box,
 )
 from fakeface.edge.errors import ModelError
 
@@ -112,3 +113,19 @@ def test_native_context_window_is_centred_on_the_crop():
     assert np.array_equal(crop_face(img, (100, 120, 64, 64), c, context=48), img[128:176, 108:156])
     # a square smaller than the input has no wider window: the enlarged crop itself
     assert np.array_equal(crop_face(img, (10, 10, 20, 20), c, context=48), crop_face(img, (10, 10, 20, 20), c))
+
+
+@pytest.mark.parametrize("output, expected", [
+    (np.array([[0.2], [0.9]], np.float32), [0.2, 0.9]),  # one sigmoid unit: P(fake)
+    (np.array([[0.8, 0.2], [0.1, 0.9]], np.float32), [0.2, 0.9]),  # softmax: (P(real), P(fake))
+    (np.zeros((0, 1), np.float32), []),
+])
+def test_fake_probability_is_the_last_value_of_each_row(output, expected):
+    assert fake_probabilities(output).tolist() == pytest.approx(expected)
+
+
+def test_bgr_contract_reverses_the_channels_of_a_batch():
+    rgb = np.zeros((2, 4, 4, 3), np.uint8)
+    rgb[..., 0] = 7
+    assert in_model_colour_order(rgb, ModelContract(color_order="BGR"))[..., 2].max() == 7
+    assert in_model_colour_order(rgb, ModelContract()) is rgb

@@ -11,6 +11,7 @@ from fakeface.export.crops import load_calibration_set, load_eval_set
 from fakeface.export.errors import ExportError
 from fakeface.export.formats import FORMATS, FORMATS_BY_KEY, match_layer_names, select_formats
 from fakeface.export.parity import ParityRow, apply_gate
+from fakeface.train.dataset import model_pixels
 
 
 def test_parity_scores_use_the_shared_metrics():
@@ -61,7 +62,7 @@ def _write(path, rgb):
     cv2.imwrite(str(path), rgb[:, :, ::-1])
 
 
-def test_crop_loading_labels_by_top_folder_and_feeds_rgb_0_255(tmp_path):
+def test_crop_loading_labels_by_top_folder_and_feeds_rgb_0_255(tmp_path, capsys):
     red = np.zeros((40, 40, 3), np.uint8)
     red[..., 0] = 200
     _write(tmp_path / "eval" / "real" / "ffhq" / "a.png", red)
@@ -69,10 +70,22 @@ def test_crop_loading_labels_by_top_folder_and_feeds_rgb_0_255(tmp_path):
     (tmp_path / "eval" / "fake" / "junk.png").write_bytes(b"not an image at all")
     contract = ModelContract(input_size=32)
     ev = load_eval_set(tmp_path / "eval", contract)
-    assert sorted(ev.y.tolist()) == [0, 1]
-    assert ev.x.shape == (2, 32, 32, 3) and ev.x.dtype == np.float32
-    assert ev.x[..., 0].max() == pytest.approx(200) and ev.x[..., 2].max() == 0  # RGB order, no scaling
-    assert len(ev.skipped) == 1 and "junk.png" in ev.skipped[0]
+    assert sorted(ev.labels.tolist()) == [0, 1]
+    assert sorted(ev.sources) == ["fake/sg2/deep", "real/ffhq"]
+    x = model_pixels(ev, contract).astype(np.float32)
+    assert x.shape == (2, 32, 32, 3)
+    assert x[..., 0].max() == pytest.approx(200) and x[..., 2].max() == 0  # RGB order, no scaling
+    skipped = [line for line in capsys.readouterr().err.splitlines() if "skipping" in line]
+    assert len(skipped) == 1 and "junk.png" in skipped[0]
+
+
+def test_calibration_crops_come_in_the_models_colour_order(tmp_path):
+    red = np.zeros((40, 40, 3), np.uint8)
+    red[..., 0] = 200
+    _write(tmp_path / "calib" / "a.png", red)
+    x = load_calibration_set(tmp_path / "calib", ModelContract(input_size=32, color_order="BGR"))
+    assert x.shape == (1, 32, 32, 3) and x.dtype == np.float32
+    assert x[..., 2].max() == pytest.approx(200) and x[..., 0].max() == 0
 
 
 def test_calibration_needs_real_crops(tmp_path):

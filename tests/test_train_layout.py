@@ -102,3 +102,19 @@ def test_source_balance_gives_every_source_of_a_class_the_same_weight():
     assert w[:60].sum() == pytest.approx(w[60:80].sum()) == pytest.approx(w[80:].sum() / 2)
     with pytest.raises(Exception, match="balance"):
         sample_weights(cs, "photo")
+
+
+def test_crops_of_another_size_are_resized_or_refused_one_by_one(tmp_path):
+    import cv2
+
+    from fakeface.train.dataset import WRONG_SIZE, load_crops
+
+    for rel, side in (("real/a/x.jpg.png", 8), ("fake/b/y.jpg.png", 8), ("fake/b/stray.png", 20)):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / rel), np.full((side, side, 3), 90, np.uint8))
+    samples = scan_folder(tmp_path, cropped=True)
+    resized, bad = load_crops(samples, size=8, progress=False)
+    assert resized.images.shape == (3, 8, 8, 3) and bad == []
+    strict, bad = load_crops(samples, size=8, progress=False, resize=False)
+    assert sorted(strict.paths) == ["fake/b/y.jpg.png", "real/a/x.jpg.png"]
+    assert [rel for rel, _ in bad] == ["fake/b/stray.png"] and bad[0][1].endswith(WRONG_SIZE)

@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from fakeface.edge.contract import resize_square
+from fakeface.edge.contract import ModelContract, in_model_colour_order, resize_square
 from fakeface.edge.errors import FakeFaceError, ImageError
 from fakeface.edge.imageio import load_image
 
@@ -52,12 +52,17 @@ def read_geometry(crops_dir: str | os.PathLike) -> dict:
         raise FakeFaceError(f"{p}: unreadable ({exc})") from None
 
 
-def load_crops(samples: list[Sample], size: Optional[int] = None, progress: bool = True,
-               threads: int = 0) -> tuple[CropSet, list]:
-    """Decode crops into one array; returns (CropSet, [(path, reason) for unusable files]).
+WRONG_SIZE = "not a crop of the model's input size"
 
-    A crop of the wrong size is resized (INTER_AREA down, bilinear up) only when ``size``
-    is given and differs; normally all crops already have the model's input size.
+
+def load_crops(samples: list[Sample], size: Optional[int] = None, progress: bool = True,
+               threads: int = 0, resize: bool = True) -> tuple[CropSet, list]:
+    """Decode crops into one array; returns (CropSet, [(relative path, reason) for unusable files]).
+
+    Normally all crops already have the model's input ``size``.  One that does not is
+    resized (INTER_AREA down, bilinear up), or with ``resize=False`` listed as unusable:
+    a crop folder may hold strays (a full photo, a 1x1 image) that must not be scored
+    as faces.  Without ``size`` the crops must all share one size.
     """
     from tqdm import tqdm
 
@@ -69,13 +74,15 @@ def load_crops(samples: list[Sample], size: Optional[int] = None, progress: bool
         except ImageError as exc:
             return None, str(exc)
         if size is not None and img.shape[:2] != (size, size):
+            if not resize:
+                return None, f"{s.rel}: {img.shape[1]}x{img.shape[0]} px, {WRONG_SIZE}"
             img = resize_square(img, size)
         return img, None
 
     with ThreadPoolExecutor(threads) as pool:  # cv2 decoding releases the GIL
         results = list(tqdm(pool.map(read, samples), total=len(samples), desc="load crops", unit="crop",
                             disable=not progress, leave=False))
-    bad = [(str(s.path), err) for s, (img, err) in zip(samples, results) if img is None]
+    bad = [(s.rel, err) for s, (img, err) in zip(samples, results) if img is None]
     kept = [(s, img) for s, (img, _) in zip(samples, results) if img is not None]
     if kept:
         shapes = {img.shape for _, img in kept}
@@ -88,6 +95,15 @@ def load_crops(samples: list[Sample], size: Optional[int] = None, progress: bool
     cs = CropSet(images=images, labels=np.array([s.label for s, _ in kept], np.int32),
                  sources=[s.source for s, _ in kept], paths=[s.rel for s, _ in kept])
     return cs, bad
+
+
+def model_pixels(cs: CropSet, contract: ModelContract, where="crops") -> np.ndarray:
+    """The crops in the contract's colour order, a uint8 view: scorers cast each batch to
+    float32, since a float32 copy of a whole crop folder would take 4x the memory."""
+    if len(cs) and cs.images.shape[1] != contract.input_size:
+        raise FakeFaceError(f"{where}: crops are {cs.images.shape[1]} px but the model takes "
+                            f"{contract.input_size} px; cut crops with --input-size {contract.input_size}")
+    return in_model_colour_order(cs.images, contract)
 
 
 def load_split(crops_dir, split: str, size: Optional[int] = None, progress: bool = True,

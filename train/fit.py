@@ -20,7 +20,7 @@ import numpy as np
 
 from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
-from fakeface.edge.contract import ModelContract, file_sha256, save_contract
+from fakeface.edge.contract import ModelContract, fake_probabilities, file_sha256, save_contract
 from fakeface.edge.errors import FakeFaceError
 from fakeface.edge.tf_environment import set_tf_environment
 
@@ -298,7 +298,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     def predict(cs):
         if len(cs) == 0:
             return np.zeros(0)
-        return model.predict(make_dataset(cs, 128, training=False), verbose=0).reshape(-1)
+        return fake_probabilities(model.predict(make_dataset(cs, 128, training=False), verbose=0))
 
     val_p, test_p = predict(val_cs), predict(test_cs)
     threshold = 0.5
@@ -336,7 +336,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
                 test_cs.labels, test_p, t99, test_cs.sources).to_json()
     if len(test_cs) and (test_cs.labels == 0).any() and (test_cs.labels == 1).any():
         def predict_images(images):
-            return model.predict(images.astype(np.float32), batch_size=128, verbose=0).reshape(-1)
+            return fake_probabilities(model.predict(images.astype(np.float32), batch_size=128, verbose=0))
 
         metrics["robustness_test"] = robustness_report(predict_images, test_cs.images, test_cs.labels, test_p)
     write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")

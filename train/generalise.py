@@ -29,7 +29,7 @@ from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.contract import ModelContract
 from fakeface.edge.errors import FakeFaceError
 
-from .dataset import CropSet, load_crops
+from .dataset import CropSet, load_crops, model_pixels
 from .fit import TWIN_PAIRS
 from .layout import CONTEXT_DIR, Sample, scan_folder, select_split
 from .metrics import auc_interval, format_interval, json_safe, rate_interval, roc_auc, threshold_for_real_acceptance
@@ -61,17 +61,10 @@ class ScoredSplit:
     unreadable: list = field(default_factory=list)
 
 
-def _prepare_pixels(contract: ModelContract, cs: CropSet, where) -> np.ndarray:
-    if len(cs) and cs.images.shape[1] != contract.input_size:
-        raise FakeFaceError(f"{where}: crops are {cs.images.shape[1]} px but the model takes "
-                            f"{contract.input_size} px; cut crops with --input-size {contract.input_size}")
-    return cs.images[..., ::-1] if contract.color_order == "BGR" else cs.images
-
-
 def score_samples(contract, score, samples: list[Sample], batch_size: int = 64, progress: bool = True,
                   where="crops") -> tuple[CropSet, np.ndarray, list]:
     cs, bad = load_crops(samples, progress=progress)
-    pixels = _prepare_pixels(contract, cs, where)
+    pixels = model_pixels(cs, contract, where)
     return cs, score_batches(score, pixels, batch_size), bad
 
 

@@ -14,11 +14,12 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from fakeface.edge.contract import ModelContract, crop_face, load_contract
+from fakeface.edge.contract import ModelContract, crop_face, fake_probabilities, load_contract
 from fakeface.edge.errors import FakeFaceError, ImageError, ModelError
 from fakeface.edge.imageio import load_image
 from fakeface.edge.tf_environment import set_tf_environment
 
+from .dataset import WRONG_SIZE, load_crops, model_pixels
 from .layout import Sample, scan_folder, select_split
 
 CHUNK = 32  # photos detected per batch
@@ -47,11 +48,11 @@ def open_scorer(model_path: str | os.PathLike, backend: str = "auto") -> tuple[M
             model = keras.models.load_model(model_path, safe_mode=True, compile=False)
         except Exception as exc:  # Keras raises many types for a bad file
             raise ModelError(f"{model_path}: cannot load Keras model ({' '.join(str(exc).split())[:200]})") from None
-        return contract, lambda x: np.asarray(model(x, training=False)).reshape(-1)
+        return contract, lambda x: fake_probabilities(model(x, training=False))
     from fakeface.edge.backends import open_model
 
     runner = open_model(model_path, backend=backend)
-    return contract, lambda x: runner.run(x)[0].reshape(-1)
+    return contract, lambda x: fake_probabilities(runner.run(x)[0])
 
 
 def score_batches(score: Callable, images: np.ndarray, batch_size: int) -> np.ndarray:
@@ -68,50 +69,13 @@ def score_folder(model_path, data_dir, split: Optional[str], cropped: bool, dete
     if not samples:
         raise FakeFaceError(f"{data_dir}: no images in split {split}")
     if cropped:
-        cs, bad = _load_model_crops(samples, contract.input_size, progress)
-        if not len(cs) and bad and all(reason.endswith(_WRONG_SIZE) for _, reason in bad):
+        cs, bad = load_crops(samples, contract.input_size, progress, resize=False)
+        if not len(cs) and bad and all(reason.endswith(WRONG_SIZE) for _, reason in bad):
             raise FakeFaceError(f"{data_dir}: no crop is {contract.input_size} px, the input of "
                                 f"{Path(model_path).name}; cut crops with --input-size {contract.input_size}")
-        if contract.color_order == "BGR":
-            cs.images = cs.images[..., ::-1]
-        scores = score_batches(score, cs.images, batch_size)
+        scores = score_batches(score, model_pixels(cs, contract, data_dir), batch_size)
         return contract, ScoredFaces(cs.labels, scores, cs.sources, cs.paths, [], bad)
     return contract, _score_raw(contract, score, samples, detector, batch_size, progress)
-
-
-_WRONG_SIZE = "not a crop of the model's input size"
-
-
-def _load_model_crops(samples: list[Sample], size: int, progress: bool):
-    """Decode crops; a file of another size is a per-file error, not a reason to stop.
-
-    A crop folder may hold strays (a full photo, a 1x1 image) among the crops: they are
-    listed as unusable and the rest is scored.  A folder cut at another size entirely
-    is the caller's one clear error.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tqdm import tqdm
-
-    from .dataset import CropSet
-
-    def read(s: Sample):
-        try:
-            img = load_image(s.path)
-        except ImageError as exc:
-            return None, str(exc)
-        if img.shape[:2] != (size, size):
-            return None, f"{s.rel}: {img.shape[1]}x{img.shape[0]} px, {_WRONG_SIZE}"
-        return img, None
-
-    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:  # cv2 decoding releases the GIL
-        results = list(tqdm(pool.map(read, samples), total=len(samples), desc="load crops", unit="crop",
-                            disable=not progress, leave=False))
-    bad = [(s.rel, err) for s, (img, err) in zip(samples, results) if img is None]
-    kept = [(s, img) for s, (img, _) in zip(samples, results) if img is not None]
-    images = np.stack([img for _, img in kept]) if kept else np.zeros((0, size, size, 3), np.uint8)
-    return CropSet(images=images, labels=np.array([s.label for s, _ in kept], np.int32),
-                   sources=[s.source for s, _ in kept], paths=[s.rel for s, _ in kept]), bad
 
 
 def _score_raw(contract, score, samples: list[Sample], detector: str, batch_size: int, progress: bool) -> ScoredFaces:
