@@ -16,18 +16,23 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
+# Every temporary file is hidden and has this in its name: .<name>.<random>.partial[.<suffix>]
+PARTIAL = ".partial"
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike, keep_suffix: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it over ``target`` on success.
 
     On any exception (Ctrl-C included) the temporary file is removed and ``target``
     is left as it was.  The rename is atomic on POSIX because both paths share a folder.
+    ``keep_suffix`` ends the temporary name in ``target``'s suffix, for writers that pick
+    the file format by it (Keras refuses to save a model to a name not ending in .keras).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    prefix, suffix = (f".{target.stem}.", PARTIAL + target.suffix) if keep_suffix else (f".{target.name}.", PARTIAL)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates 0600 files; give the result the permissions a plain open() would.
@@ -48,3 +53,14 @@ def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:
 
 def write_text_atomic(target: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def remove_stale_partials(folder: str | os.PathLike) -> None:
+    """Delete the temporary files of :func:`atomic_path` under ``folder``.
+
+    Only a process killed with SIGKILL (or one whose worker was) leaves them; they are never
+    finished files, so a command that writes into ``folder`` clears them when it starts.
+    """
+    for p in list(Path(folder).rglob(f".*{PARTIAL}*")):
+        if p.is_file():
+            p.unlink(missing_ok=True)

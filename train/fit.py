@@ -18,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 
-from fakeface.edge.atomic import write_text_atomic
+from fakeface.edge.atomic import atomic_path, remove_stale_partials, write_text_atomic
 from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
 from fakeface.edge.contract import ModelContract, fake_probabilities, file_sha256, save_contract
 from fakeface.edge.errors import FakeFaceError
@@ -89,14 +89,10 @@ def _strategy(name: str):
     return tf.distribute.get_strategy()
 
 
-def _save_keras_atomic(model, path: Path) -> None:
-    # Keras insists on the .keras suffix, so the temporary file keeps it.
-    tmp = path.with_name(f".{path.stem}.partial.keras")
-    try:
+def save_keras_atomic(model, path: Path) -> None:
+    """Save a Keras model so that ``path`` never holds a half-written one."""
+    with atomic_path(path, keep_suffix=True) as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _epoch_checkpoint(keras, ckpt_dir: Path, history: dict):
@@ -115,7 +111,7 @@ def _epoch_checkpoint(keras, ckpt_dir: Path, history: dict):
             for k, v in (logs or {}).items():
                 history.setdefault(k, []).append(float(v))
             with signals_deferred():  # the pair stays consistent under Ctrl-C / SIGTERM
-                _save_keras_atomic(self.model, ckpt_dir / "last.keras")
+                save_keras_atomic(self.model, ckpt_dir / "last.keras")
                 write_text_atomic(ckpt_dir / "state.json",
                                   json.dumps({"epoch": epoch + 1, "history": history}) + "\n")
 
@@ -156,13 +152,6 @@ def _twin_report(val_y, val_p, val_src, test_y, test_p, test_src, real_acceptanc
             "reals_accepted": float((test_p[ts == real] < t).mean()),
         }
     return out
-
-
-def _remove_stale_partials(run_dir: Path) -> None:
-    # Left only by a process killed with SIGKILL mid-save; never a finished file.
-    for p in list(run_dir.rglob(".*.partial*")):
-        if p.is_file():
-            p.unlink(missing_ok=True)
 
 
 def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: TrainOptions) -> TrainResult:
@@ -215,7 +204,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = run_dir / "checkpoint"
     ckpt_dir.mkdir(exist_ok=True)
-    _remove_stale_partials(run_dir)
+    remove_stale_partials(run_dir)
     history: dict = {}
     probe_metrics: Optional[dict] = None
     initial_epoch = 0
@@ -308,7 +297,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     model_path = run_dir / MODEL_NAME
     macs = count_macs(model)
     with signals_deferred():  # never a model.keras whose sidecar describes another file
-        _save_keras_atomic(model, model_path)
+        save_keras_atomic(model, model_path)
         contract = ModelContract(
             input_size=size, crop_margin=margin, crop_mode=str(geometry.get("crop_mode", "resize")),
             native_max_side=int(geometry.get("native_max_side", 288)), threshold=threshold, name="fakeface",

@@ -27,10 +27,11 @@ from typing import Iterator, Optional
 import cv2
 import numpy as np
 
-from fakeface.edge.atomic import write_bytes_atomic, write_text_atomic
+from fakeface.edge.atomic import remove_stale_partials, write_bytes_atomic, write_text_atomic
 from fakeface.edge.contract import ModelContract, crop_face
 from fakeface.edge.errors import FakeFaceError, ImageError
 from fakeface.edge.imageio import load_image
+from fakeface.edge.interrupts import sigterm_as_interrupt
 from fakeface.edge.tf_environment import set_tf_environment
 
 from .detectors import DEFAULT_MIN_FACE, make_detector
@@ -240,10 +241,34 @@ def _load_reuse_boxes(path: Optional[str]) -> dict:
     return boxes
 
 
-def _remove_stale_partials(out: Path) -> None:
-    # Left only by a worker killed with SIGKILL inside atomic_path; never a finished file.
-    for p in out.rglob(".*.partial"):
-        p.unlink(missing_ok=True)
+def _append_results(manifest_path: Path, results: Iterator[list[dict]], report: PrepareReport, photos: int,
+                    progress: bool) -> None:
+    """Append every photo's records to the manifest and count them in ``report``."""
+    from tqdm import tqdm
+
+    with open(manifest_path, "a+", encoding="utf-8") as manifest:
+        # A torn last line from a killed run: start ours on a fresh line.
+        if manifest.tell() > 0:
+            manifest.seek(manifest.tell() - 1)
+            if manifest.read(1) != "\n":
+                manifest.write("\n")
+        bar = tqdm(total=photos, unit="photo", desc="prepare", disable=not progress)
+        try:
+            for records in results:
+                # One write per photo, then flush: a line on disk means its crops are on disk.
+                manifest.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+                manifest.flush()
+                report.processed += 1
+                for r in records:
+                    if r["status"] == "ok":
+                        report.crops += 1
+                    else:
+                        setattr(report, r["status"], getattr(report, r["status"]) + 1)
+                        report.failures.append((r["source"], r["status"], r["reason"]))
+                bar.update(1)
+        finally:
+            results.close()  # stops and joins the worker pool now, not whenever it is collected
+            bar.close()
 
 
 def _results(jobs, options: PrepareOptions, boxes: dict, workers: int) -> Iterator[list[dict]]:
@@ -268,8 +293,6 @@ def _results(jobs, options: PrepareOptions, boxes: dict, workers: int) -> Iterat
 def prepare_folder(src: str | os.PathLike, out: str | os.PathLike, options: PrepareOptions,
                    progress: bool = True) -> PrepareReport:
     """Crop every face photo under ``src`` into ``out``, resuming where a run stopped."""
-    from tqdm import tqdm
-
     src, out = Path(src), Path(out)
     if not src.is_dir():
         raise FakeFaceError(f"{src}: no such folder")
@@ -283,7 +306,7 @@ def prepare_folder(src: str | os.PathLike, out: str | os.PathLike, options: Prep
     samples = scan_folder(src)
     out.mkdir(parents=True, exist_ok=True)
     _check_geometry(out, options)
-    _remove_stale_partials(out)
+    remove_stale_partials(out)
     boxes = _load_reuse_boxes(options.reuse_boxes)
     manifest_path = out / MANIFEST
     done = {r["source"] for r in read_manifest(manifest_path)}
@@ -297,42 +320,13 @@ def prepare_folder(src: str | os.PathLike, out: str | os.PathLike, options: Prep
     jobs = [(str(src), todo[i:i + CHUNK], str(out)) for i in range(0, len(todo), CHUNK)]
     t0 = time.perf_counter()
 
-    previous_term = signal.getsignal(signal.SIGTERM)
-
-    def _on_term(signum, frame):  # SIGTERM ends the run like Ctrl-C: cleanly
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _on_term)
-    try:
-        with open(manifest_path, "a+", encoding="utf-8") as manifest:
-            # A torn last line from a killed run: start ours on a fresh line.
-            if manifest.tell() > 0:
-                manifest.seek(manifest.tell() - 1)
-                if manifest.read(1) != "\n":
-                    manifest.write("\n")
-            bar = tqdm(total=len(todo), unit="photo", desc="prepare", disable=not progress)
-            results = _results(jobs, options, boxes, workers)
-            try:
-                for records in results:
-                    # One write per photo, then flush: a line on disk means its crops are on disk.
-                    manifest.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
-                    manifest.flush()
-                    report.processed += 1
-                    for r in records:
-                        if r["status"] == "ok":
-                            report.crops += 1
-                        else:
-                            setattr(report, r["status"], getattr(report, r["status"]) + 1)
-                            report.failures.append((r["source"], r["status"], r["reason"]))
-                    bar.update(1)
-            finally:
-                results.close()  # stops and joins the worker pool now, not whenever it is collected
-                bar.close()
-    except KeyboardInterrupt:
-        report.interrupted = True
-        # Workers stopped by the pool's terminate() may have died inside an atomic write.
-        _remove_stale_partials(out)
-    finally:
-        signal.signal(signal.SIGTERM, previous_term)
-        report.seconds = time.perf_counter() - t0
+    with sigterm_as_interrupt():  # SIGTERM ends the run like Ctrl-C: cleanly
+        try:
+            _append_results(manifest_path, _results(jobs, options, boxes, workers), report, len(todo), progress)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            # Workers stopped by the pool's terminate() may have died inside an atomic write.
+            remove_stale_partials(out)
+        finally:
+            report.seconds = time.perf_counter() - t0
     return report

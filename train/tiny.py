@@ -94,7 +94,7 @@ def build_tiny_model(out_dir: str | os.PathLike, crops_dir: Optional[str | os.Pa
     import keras
 
     from .architectures import build_tiny, count_macs
-    from .fit import _save_keras_atomic
+    from .fit import save_keras_atomic
 
     keras.utils.set_random_seed(seed)
     data = _real_crops(Path(crops_dir), 512, input_size, seed) if crops_dir else None
@@ -114,7 +114,7 @@ def build_tiny_model(out_dir: str | os.PathLike, crops_dir: Optional[str | os.Pa
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "model.keras"
-    _save_keras_atomic(model, path)
+    save_keras_atomic(model, path)
     contract = ModelContract(input_size=input_size, crop_margin=margin, threshold=0.5, name="fakeface-tiny",
                              architecture=f"tiny: {model.count_params():,} params, {count_macs(model) / 1e6:.2f}M MACs"
                                           f" ({steps} steps on {trained_on})",
