@@ -29,14 +29,13 @@ from .augment import AugmentOptions, make_augment, make_window
 from .dataset import attach_context, load_split, make_dataset, read_geometry
 from .efficientnet_lite import feature_extractor, freeze_for_fine_tuning
 from .int8_stem import freeze_stem, snap_stem_to_int8_grid
+from .layout import TWIN_PAIRS
 from .linear_probe import fit_linear_probe
 from .metrics import classification_report, roc_auc, threshold_for_real_acceptance
 from .plots import plot_confusion, plot_history, plot_roc
 from .robustness import robustness_report
 
 MODEL_NAME = "model.keras"
-# Fake sources with a real twin that went through the same processing (BASELINE.md).
-TWIN_PAIRS = {"fake/stylegan1-140k": "real/ffhq-140k", "fake/stylegan2-tpdne-128": "real/ffhq-128"}
 
 
 @dataclass

@@ -24,6 +24,9 @@ CROP_SUFFIX = ".png"
 _FACE_TAG = re.compile(r"\.face\d+$")
 # Beside real/ and fake/, prepare's wider training windows of the same crops (same names).
 CONTEXT_DIR = "context"
+# Fake sources with a real twin that went through the same processing (BASELINE.md): a
+# model must tell these apart by the generator's traces, not by the look of the photos.
+TWIN_PAIRS = {"fake/stylegan1-140k": "real/ffhq-140k", "fake/stylegan2-tpdne-128": "real/ffhq-128"}
 
 
 def split_of(key: str) -> str:
