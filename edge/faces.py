@@ -19,10 +19,6 @@ class FaceBox:
     score: float
     landmarks: list[tuple[float, float]] = field(default_factory=list)
 
-    @property
-    def area(self) -> float:
-        return self.box[2] * self.box[3]
-
 
 @dataclass
 class FaceResult:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -87,12 +86,6 @@ class FakeFaceChecker:
             return ImageReport(str(path), self.check(image)), image
         except FakeFaceError as exc:
             return ImageReport(str(path), error=getattr(exc, "reason", str(exc))), None
-
-    # -- video mode ---------------------------------------------------------------
-    def check_stream(self, frames: Iterable[np.ndarray]) -> Iterator[list[FaceResult]]:
-        """Check RGB frames one after another (for files or cameras, see stream.py)."""
-        for frame in frames:
-            yield self.check(frame)
 
     def close(self) -> None:
         self.detector.close()

@@ -194,11 +194,6 @@ def build_model(arch: str, input_size: int):
     return ARCHITECTURES[arch][0](input_size)
 
 
-def describe(model) -> str:
-    """One line for the model contract: name, weights and multiply-adds per face."""
-    return f"{model.name}: {model.count_params():,} params, {count_macs(model) / 1e6:.1f}M MACs"
-
-
 def count_macs(model) -> int:
     """Multiply-accumulates of one forward pass, from the conv and dense layers' shapes."""
     import keras
@@ -208,9 +203,7 @@ def count_macs(model) -> int:
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)):
             out_shape = layer.output.shape
             spatial = int(np.prod(out_shape[1:-1])) if len(out_shape) > 2 else 1
-            k = layer.get_weights()[0]
-            if isinstance(layer, keras.layers.DepthwiseConv2D):
-                total += spatial * int(np.prod(k.shape))
-            else:
-                total += spatial * int(np.prod(k.shape))
+            # Every kernel element is one multiply-add per output position: (kh, kw, in, out)
+            # for Conv2D, (kh, kw, in, multiplier) for DepthwiseConv2D, (in, out) for Dense.
+            total += spatial * int(np.prod(layer.get_weights()[0].shape))
     return total
