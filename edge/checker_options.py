@@ -28,7 +28,7 @@ class CheckerOptions:
 
     model_path: Optional[str] = None  # None: the shipped default model for the backend
     backend: str = "auto"  # auto | litert | tflite-runtime | onnxruntime
-    threads: Optional[int] = None  # None: all cores
+    threads: Optional[int] = None  # None: the CPUs this process may use (edge/cpus.py)
     # Smallest face reported, in pixels of the photo: the shorter side of its box.  Larger
     # is faster: a face-unlock camera sees one close face, so ~80 there.
     min_face_size: int = 20

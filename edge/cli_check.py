@@ -31,7 +31,7 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="auto", choices=["auto", "litert", "tflite-runtime", "onnxruntime"],
                    help="interpreter: auto picks ai-edge-litert for .tflite and onnxruntime for .onnx (default: auto)")
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                   help="CPU threads per model, at least 1 (default: all cores)")
+                   help="CPU threads per model, at least 1 (default: the CPUs this process may use: affinity mask and cgroup quota)")
     p.add_argument("--min-face", type=face_pixels, default=20, metavar="PX",
                    help="smallest face to look for and report, in pixels: the shorter side of its box, at "
                    "least 12; larger is faster (face unlock: 80) (default: 20)")
