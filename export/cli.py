@@ -1,7 +1,7 @@
 """``fakeface export``: Keras model -> TFLite/ONNX files, each checked against Keras before it is published.
 
-Registration imports only this module and the format table; TensorFlow, tf2onnx and
-onnxruntime are imported inside ``run``.
+Registration imports only this module, the format table and the sub-commands' parsers
+(ship, mtcnn-nets, kit); TensorFlow, tf2onnx and onnxruntime are imported inside ``run``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ import argparse
 import sys
 
 from .formats import FORMATS
-from .kit_cli import attach as attach_kit
+from .kit_cli import build_kit_parser
+from .mtcnn_nets_cli import build_nets_parser
+from .ship_cli import build_ship_parser
+from .subcommands import attach
 
 EXIT_OK, EXIT_GATE_FAILED = 0, 1
 
@@ -36,8 +39,10 @@ report), or let --auto-float retry with the worst layers in float.
 
 Results: DIR/parity.json and DIR/parity.md (also printed).
 
-The mobile port kit (models, pipeline.json, golden vectors, PORTING.md; no TensorFlow
-needed): fakeface export kit OUT/, and fakeface export kit --help.
+sub-commands (each has --help):
+  fakeface export ship DIR       make the formats that passed in DIR the default models
+  fakeface export mtcnn-nets     convert the mtcnn package's detector nets (fp32 rows of the table)
+  fakeface export kit OUT        the mobile port kit: models, pipeline.json, golden vectors, PORTING.md
 
 examples:
   fakeface export runs/best/model.keras --out dist/ --calib crops --calib-split train --eval crops --eval-split test
@@ -89,7 +94,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--latency-runs", type=int, default=30, metavar="N",
                    help="single-crop runs per format for the median latency (default 30)")
     p.set_defaults(func=run)
-    attach_kit(p)
+    attach(p, {"kit": build_kit_parser, "ship": build_ship_parser, "mtcnn-nets": build_nets_parser})
     return p
 
 

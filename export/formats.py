@@ -53,6 +53,14 @@ class ExportFormat:
     needs_calibration: bool  # int8 formats: need --calib crops, get per-layer diagnostics on failure
     export: ExportFn
     help: str = ""
+    # `fakeface export ship` tries a runtime's formats in this order (1 first) for the
+    # runtime's default model; 0: never shipped unless asked for by key.
+    ship_rank: int = 0
+
+    @property
+    def runtime(self) -> str:
+        """The file kind the edge runtime loads it as: "tflite" or "onnx"."""
+        return self.suffix.rsplit(".", 1)[1]
 
     def filename(self, stem: str) -> str:
         return stem + self.suffix
@@ -69,22 +77,28 @@ ONNX = ("onnxruntime",)
 
 FORMATS: list[ExportFormat] = [
     ExportFormat("TFLite fp32", "tflite-fp32", ".fp32.tflite", TFLITE, False, tflite_export.export_fp32,
-                 "float32 reference TFLite"),
+                 "float32 reference TFLite", ship_rank=3),
     ExportFormat("TFLite fp16", "tflite-fp16", ".fp16.tflite", TFLITE, False, tflite_export.export_fp16,
-                 "float16 weights, float compute: half the size, same accuracy"),
+                 "float16 weights, float compute: half the size, same accuracy", ship_rank=2),
     ExportFormat("TFLite dynamic-range", "tflite-dynamic", ".dynamic.tflite", TFLITE, False,
                  tflite_export.export_dynamic, "int8 weights, float activations; no calibration"),
     ExportFormat("TFLite int8 (float I/O)", "tflite-int8", ".int8.tflite", TFLITE, True,
-                 tflite_export.export_int8, "full integer model with float input/output; needs --calib"),
+                 tflite_export.export_int8, "full integer model with float input/output; needs --calib", ship_rank=1),
     ExportFormat("TFLite int8 (int8 I/O)", "tflite-int8-io", ".int8io.tflite", TFLITE, True,
                  tflite_export.export_int8_io, "full integer model, int8 input/output (NPU/MCU); needs --calib"),
+    # onnxruntime runs the static-QDQ int8 graph about 2x slower than fp32 on x86 for this small
+    # model (benchmarks/README.md), and fp32 matches Keras exactly: fp32 ships first.
     ExportFormat("ONNX fp32", "onnx-fp32", ".fp32.onnx", ONNX, False, onnx_export.export_fp32,
-                 "float32 ONNX via tf2onnx"),
+                 "float32 ONNX via tf2onnx", ship_rank=1),
     ExportFormat("ONNX int8 (QDQ)", "onnx-int8", ".int8.onnx", ONNX, True, onnx_export.export_int8,
-                 "static QDQ int8, per-channel weights, via onnxruntime; needs --calib"),
+                 "static QDQ int8, per-channel weights, via onnxruntime; needs --calib", ship_rank=2),
 ]
 
 FORMATS_BY_KEY = {f.key: f for f in FORMATS}
+RUNTIMES = tuple(dict.fromkeys(f.runtime for f in FORMATS))
+# The MTCNN nets are converted in float32 only: no calibration crops exist for a detector's
+# pyramid levels, and fp32 reproduces the mtcnn package's boxes (tests/test_mtcnn_parity.py).
+MTCNN_NET_FORMATS = ("tflite-fp32", "onnx-fp32")
 
 
 def select_formats(keys: Optional[Sequence[str] | str]) -> list[ExportFormat]:
@@ -102,6 +116,26 @@ def select_formats(keys: Optional[Sequence[str] | str]) -> list[ExportFormat]:
         raise ExportError("--formats is empty")
     wanted = set(keys)
     return [f for f in FORMATS if f.key in wanted]
+
+
+def formats_in_order(keys: str | Sequence[str], runtime: Optional[str] = None) -> list[ExportFormat]:
+    """The named formats in the order given (a preference), all of ``runtime`` if it is given."""
+    if isinstance(keys, str):
+        keys = [k for k in (s.strip() for s in keys.split(",")) if k]
+    unknown = [k for k in keys if k not in FORMATS_BY_KEY]
+    if unknown or not keys:
+        raise ExportError(f"unknown format(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(FORMATS_BY_KEY)}")
+    chosen = [FORMATS_BY_KEY[k] for k in keys]
+    wrong = [f.key for f in chosen if runtime is not None and f.runtime != runtime]
+    if wrong:
+        raise ExportError(f"{', '.join(wrong)}: not {runtime} format(s); choose from "
+                          f"{', '.join(f.key for f in FORMATS if f.runtime == runtime)}")
+    return chosen
+
+
+def ship_preference(runtime: str) -> list[ExportFormat]:
+    """The formats `fakeface export ship` tries for ``runtime``'s default model, first choice first."""
+    return sorted((f for f in FORMATS if f.runtime == runtime and f.ship_rank), key=lambda f: f.ship_rank)
 
 
 @dataclass

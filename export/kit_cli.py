@@ -1,8 +1,7 @@
 """``fakeface export kit``: the mobile port kit's command line (build, or --verify a port's dumps).
 
-It hangs below ``fakeface export`` (whose own first argument is a model file): the
-export parser hands every command line that starts with ``kit`` to this parser.  Nothing
-here needs TensorFlow.
+It hangs below ``fakeface export`` (see :mod:`.subcommands`).  Nothing here needs
+TensorFlow.
 """
 
 from __future__ import annotations
@@ -42,20 +41,6 @@ def build_kit_parser(parser_class, prog: str) -> argparse.ArgumentParser:
     p.add_argument("--partial", action="store_true", help="with --verify: skip stages the port did not dump")
     p.set_defaults(func=run, command="export kit")
     return p
-
-
-def attach(export_parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Make ``<export_parser> kit ...`` parse with the kit's own parser."""
-    kit_parser = build_kit_parser(type(export_parser), f"{export_parser.prog} kit")
-    plain = export_parser.parse_known_args
-
-    def parse_known_args(args=None, namespace=None):
-        if args and args[0] == "kit":
-            return kit_parser.parse_known_args(args[1:], namespace)
-        return plain(args, namespace)
-
-    export_parser.parse_known_args = parse_known_args
-    return kit_parser
 
 
 def _run_build(args) -> int:

@@ -2,7 +2,9 @@
 
 Run with the full (TensorFlow) environment::
 
-    python -m fakeface.export.mtcnn_nets --out edge/models/mtcnn
+    fakeface export mtcnn-nets --out edge/models/mtcnn      # or: python -m fakeface.export.mtcnn_nets
+
+The formats are the table's :data:`~.formats.MTCNN_NET_FORMATS` rows (fp32 TFLite and ONNX).
 
 Writes ``pnet|rnet|onet`` ``.tflite`` and ``.onnx`` plus ``mtcnn_nets.json``, which records
 the source package version, each file's sha256 and the largest output difference of every
@@ -20,11 +22,11 @@ each output by its last dimension, which differs between all outputs of a net):
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -32,6 +34,7 @@ from fakeface.edge.atomic import atomic_path
 from fakeface.edge.backends import open_model
 from fakeface.edge.contract import file_sha256
 
+from .formats import MTCNN_NET_FORMATS, ExportFormat, formats_in_order
 from .tf_import import import_tf
 
 NETS = ("pnet", "rnet", "onet")
@@ -103,6 +106,10 @@ def to_onnx(model, name: str) -> bytes:
     return proto.SerializeToString()
 
 
+# One converter per runtime kind of the formats table.
+CONVERTERS = {"tflite": to_tflite, "onnx": to_onnx}
+
+
 def sample_inputs(name: str, seed: int = 0) -> list[np.ndarray]:
     """Inputs to compare converted nets on: noise plus smooth face-like gradients, in [-1, 1]."""
     rng = np.random.default_rng(seed)
@@ -135,16 +142,19 @@ def by_kind(outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
     return {OUTPUT_KINDS[int(o.shape[-1])]: o for o in outputs}
 
 
-def net_parity(out_dir: Path, models: dict | None = None) -> list[NetParity]:
-    """Largest output difference of each converted net (TFLite and ONNX) vs the Keras original."""
+def net_parity(out_dir: Path, models: dict | None = None,
+               formats: Optional[Sequence[ExportFormat]] = None) -> list[NetParity]:
+    """Largest output difference of each converted net vs the Keras original."""
     models = models or load_keras_nets()
+    formats = formats or formats_in_order(MTCNN_NET_FORMATS)
     results = []
     for name in NETS:
-        for fmt in ("tflite", "onnx"):
-            path = Path(out_dir) / f"{name}.{fmt}"
-            report = NetParity(name, fmt)
-            # litert, never tflite-runtime: the latter crashes in a process that imported TF.
-            with open_model(path, "litert" if fmt == "tflite" else "onnxruntime", threads=1) as runner:
+        for fmt in formats:
+            path = Path(out_dir) / f"{name}.{fmt.runtime}"
+            report = NetParity(name, fmt.runtime)
+            # The table's first backend: litert, never tflite-runtime, which crashes in a
+            # process that imported TF.
+            with open_model(path, fmt.backends[0], threads=1) as runner:
                 for x in sample_inputs(name):
                     want = by_kind([np.asarray(o) for o in models[name](x, training=False)])
                     got = by_kind(runner.run(x))
@@ -155,24 +165,25 @@ def net_parity(out_dir: Path, models: dict | None = None) -> list[NetParity]:
     return results
 
 
-def export_nets(out_dir: Path, formats=("tflite", "onnx")) -> dict:
+def export_nets(out_dir: Path, formats: Optional[Sequence[ExportFormat]] = None) -> dict:
     """Convert and write all nets (atomically); returns the sidecar dict that was written."""
     from importlib.metadata import version
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    formats = formats or formats_in_order(MTCNN_NET_FORMATS)
     models = load_keras_nets()
     files = {}
     for name in NETS:
         for fmt in formats:
-            data = to_tflite(models[name], name) if fmt == "tflite" else to_onnx(models[name], name)
-            target = out_dir / f"{name}.{fmt}"
+            data = CONVERTERS[fmt.runtime](models[name], name)
+            target = out_dir / f"{name}.{fmt.runtime}"
             with atomic_path(target) as tmp:
                 tmp.write_bytes(data)
                 tmp.chmod(0o644)  # mkstemp makes 0600 files; shipped nets must be readable by all
             files[target.name] = {"sha256": file_sha256(target), "bytes": target.stat().st_size}
             print(f"wrote {target} ({len(data) / 1024:.0f} KiB)")
-    parity = net_parity(out_dir, models) if set(formats) == {"tflite", "onnx"} else []
+    parity = net_parity(out_dir, models, formats)
     sidecar = {
         "source": f"mtcnn {version('mtcnn')} (MIT licence, weights by Iván de Paz Centeno)",
         "input": "float32 NHWC RGB, (pixel - 127.5) / 128",
@@ -198,18 +209,11 @@ def parity_table(parity: list[NetParity]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("edge/models/mtcnn"), help="output folder")
-    ap.add_argument("--check-only", action="store_true", help="only report parity of existing files")
-    args = ap.parse_args(argv)
-    if args.check_only:
-        parity = net_parity(args.out)
-    else:
-        sidecar = export_nets(args.out)
-        parity = [NetParity(*k.split("."), v) for k, v in sidecar["parity_max_abs_diff"].items()]
-    print(parity_table(parity))
-    return 0
+def main(argv: Optional[list[str]] = None) -> int:
+    """``python -m fakeface.export.mtcnn_nets``: ``fakeface export mtcnn-nets`` under its older name."""
+    from fakeface.edge.cli import main as fakeface_main
+
+    return fakeface_main(["export", "mtcnn-nets", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

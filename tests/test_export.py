@@ -264,3 +264,15 @@ def test_tflite_runtime_backend_error_is_one_clear_line(exported, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_tflite_runtime)
     with pytest.raises(BackendError, match="tflite-runtime is not importable"):
         open_model(exported[0] / "tiny.fp32.tflite", backend="tflite-runtime", threads=1)
+
+
+@pytest.mark.slow
+def test_mtcnn_nets_subcommand_checks_the_shipped_nets(capsys):
+    pytest.importorskip("mtcnn")
+    from fakeface.edge.mtcnn.nets import MODEL_DIR
+
+    assert fakeface_main(["export", "mtcnn-nets", "--check-only", "--out", str(MODEL_DIR), "--formats", "onnx-fp32"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "e-" in line]
+    assert [row.split("|")[1:3] for row in rows] == [[f" {net} ", " onnx "] for net in ("pnet", "rnet", "onet")]
+    for row in rows:
+        assert all(float(cell) < 1e-4 for cell in row.split("|")[3:-1] if cell.strip() != "-")

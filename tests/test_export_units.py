@@ -109,27 +109,74 @@ def test_traced_scopes_keep_auto_named_layers_distinct():
     assert match_layer_names(["m_1/head_1/MatMul"], names, keras) == ["m_1/head_1/MatMul"]
 
 
-def test_ship_takes_the_first_format_that_passed(tmp_path):
+@pytest.fixture
+def export_dir(tmp_path):
+    """An export folder as `fakeface export` leaves it: int8 TFLite failed, fp16 TFLite and int8 ONNX passed."""
     import json
 
-    from fakeface.edge.contract import file_sha256, load_contract, save_contract
-    from fakeface.export.ship import ship
+    from fakeface.edge.contract import file_sha256, save_contract
 
-    export_dir, models = tmp_path / "export", tmp_path / "models"
-    export_dir.mkdir()
+    folder = tmp_path / "export"
+    folder.mkdir()
     rows = []
     for key, name, passed in [("tflite-int8", "m.int8.tflite", False), ("tflite-fp16", "m.fp16.tflite", True),
                               ("onnx-int8", "m.int8.onnx", True)]:
-        f = export_dir / name
+        f = folder / name
         f.write_bytes(name.encode())
         if passed:
             save_contract(f, ModelContract(input_size=8, sha256=file_sha256(f), format=key))
         rows.append({"format": key, "file": name, "passed": passed, "reasons": [] if passed else ["agreement"]})
-    (export_dir / "parity.json").write_text(json.dumps({"rows": rows}))
-    (export_dir / "parity.md").write_text("table")
+    (folder / "parity.json").write_text(json.dumps({"rows": rows}))
+    (folder / "parity.md").write_text("table")
+    return folder
+
+
+def test_ship_takes_the_first_format_that_passed(export_dir, tmp_path):
+    from fakeface.edge.contract import load_contract
+    from fakeface.export.ship import ship
+
+    models = tmp_path / "models"
     ship(export_dir, models)
     assert (models / "fakeface.tflite").read_bytes() == b"m.fp16.tflite"
     assert load_contract(models / "fakeface.tflite").format == "tflite-fp16"
     assert (models / "fakeface.onnx").read_bytes() == b"m.int8.onnx"
     with pytest.raises(ExportError, match="no format passed"):
         ship(export_dir, models, tflite="tflite-int8")
+
+
+def test_ship_preference_comes_from_the_format_table():
+    from fakeface.export.formats import RUNTIMES, ship_preference
+
+    assert RUNTIMES == ("tflite", "onnx")
+    assert [f.key for f in ship_preference("tflite")] == ["tflite-int8", "tflite-fp16", "tflite-fp32"]
+    assert [f.key for f in ship_preference("onnx")] == ["onnx-fp32", "onnx-int8"]
+
+
+def test_ship_subcommand_and_its_module_alias_install_the_same_files(export_dir, tmp_path, capsys):
+    from fakeface.edge.cli import main
+    from fakeface.export.ship import main as ship_main
+
+    assert main(["export", "ship", str(export_dir), "--to", str(tmp_path / "a"), "--onnx", "onnx-fp32,onnx-int8"]) == 0
+    assert "shipped" in capsys.readouterr().out
+    assert ship_main([str(export_dir), "--to", str(tmp_path / "b")]) == 0
+    for name in ("fakeface.tflite", "fakeface.tflite.json", "fakeface.onnx", "fakeface.onnx.json", "parity.md"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_ship_refuses_a_format_of_the_other_runtime(export_dir, tmp_path, capsys):
+    from fakeface.edge.cli import main
+
+    assert main(["export", "ship", str(export_dir), "--to", str(tmp_path / "m"), "--tflite", "onnx-int8"]) == 2
+    assert "onnx-int8: not tflite format" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_mtcnn_nets_subcommand_takes_only_the_tables_fp32_rows(tmp_path, capsys):
+    from fakeface.edge.cli import main
+    from fakeface.export.formats import MTCNN_NET_FORMATS
+
+    assert all(not FORMATS_BY_KEY[k].needs_calibration for k in MTCNN_NET_FORMATS)
+    assert main(["export", "mtcnn-nets", "--out", str(tmp_path), "--formats", "tflite-int8"]) == 2
+    assert "tflite-fp32, onnx-fp32 only, not tflite-int8" in capsys.readouterr().err
+    assert main(["export", "mtcnn-nets", "--out", str(tmp_path), "--formats", "tflite-fp33"]) == 2
+    assert "unknown format(s) tflite-fp33" in capsys.readouterr().err
