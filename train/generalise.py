@@ -26,7 +26,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from fakeface.edge.atomic import write_text_atomic
-from fakeface.edge.contract import ModelContract
+from fakeface.edge.contract import ModelContract, in_model_colour_order
 from fakeface.edge.errors import FakeFaceError
 
 from .dataset import CropSet, load_crops, model_pixels
@@ -260,14 +260,11 @@ def perturb_scored(ev: ScoredSplit, threshold: float, batch_size: int = 64, prog
 
     y, clean = ev.crops.labels, ev.scores
     clean_auc = roc_auc(y, clean)
-    pixels = _prepare_pixels(ev.contract, ev.crops, "crops")
     rows = []
     for name in tqdm(names or list(PERTURBATIONS), desc="perturb", unit="perturbation", disable=not progress):
         description, perturb = PERTURBATIONS[name]
         # Perturb in RGB, the order the crops are stored in; then hand the model its own order.
-        changed = perturb(ev.crops.images)
-        if pixels is not ev.crops.images:
-            changed = changed[..., ::-1]
+        changed = in_model_colour_order(perturb(ev.crops.images), ev.contract)
         p = score_batches(ev.score, changed, batch_size)
         auc = roc_auc(y, p)
         caught, accepted = _rates(y, p, threshold)
