@@ -466,7 +466,8 @@ def leave_one_out(crops_dir, out_dir, opts: LeaveOneOutOptions) -> LeaveOneOutRe
         fakes = [s for s in fakes if s in opts.sources]
     if len(fakes) < 1 or len([s for s in sources if s.startswith("fake/")]) < 2:
         raise FakeFaceError(f"{crops_dir}: leave-one-out needs at least two fake source folders under fake/")
-    options = {k: v for k, v in asdict(opts).items() if k not in ("verbose", "sources")}
+    # In the form fold.json stores them (tuples as lists), so a rerun's options compare equal.
+    options = json_safe({k: v for k, v in asdict(opts).items() if k not in ("verbose", "sources")})
     folds = []
     for i, fake in enumerate(fakes):
         real = TWIN_PAIRS.get(fake) if TWIN_PAIRS.get(fake) in sources else None
