@@ -81,7 +81,7 @@ default-model: $(FULL_ENV)/.test-installed
 	$(FULL_ENV)/bin/fakeface calibrate $(WORK)/run/model.keras $(WORK)/crops --cropped --target-real-acceptance 0.95
 	-$(FULL_ENV)/bin/fakeface export $(WORK)/run/model.keras --out $(WORK)/export \
 		--calib $(WORK)/crops --calib-split train --calib-count 512 --eval $(WORK)/crops --eval-split test
-	$(FULL_ENV)/bin/python -m fakeface.export.ship $(WORK)/export --to edge/models
+	$(FULL_ENV)/bin/fakeface export ship $(WORK)/export --to edge/models
 
 clean:
 	rm -rf $(EDGE_ENV) $(LEGACY_ENV) $(FULL_ENV) build *.egg-info demo-out

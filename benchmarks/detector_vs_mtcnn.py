@@ -20,8 +20,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from fakeface.edge.tf_environment import set_tf_environment
+
+set_tf_environment()  # before anything imports TensorFlow (the mtcnn package does)
 
 import cv2
 import numpy as np

@@ -7,7 +7,6 @@ imported only here, and only when ``--with-reference`` is given.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -15,14 +14,16 @@ import numpy as np
 
 from .frames import FrameSet
 from .runners import TimingPlan, measure
-from .suite import BenchRow, Job, _fill
+from fakeface.edge.contract import fake_probabilities
+from fakeface.edge.tf_environment import set_tf_environment
+
+from .suite import BenchRow, Job, fill_row
 
 MARGIN = 0.10  # the article's margin, a fraction of the box on each side
 
 
 def _import_tf(threads: Optional[int]):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    set_tf_environment()
     try:
         import tensorflow as tf
     except ImportError as exc:
@@ -76,7 +77,7 @@ class ReferenceStack:
             return 0, None
         best = max(faces, key=lambda f: f["confidence"])
         crop = self.crop(frame, best["box"]).astype(np.float32)[None]
-        p = float(np.asarray(self.model(crop, training=False)).reshape(-1)[-1])
+        p = float(fake_probabilities(self.model(crop, training=False))[0])
         return len(faces), p
 
 
@@ -95,7 +96,7 @@ def reference_jobs(keras_path: str, frame_sets: Sequence[FrameSet], plan: Timing
             results = [stack.check(f, mf) for f in fs.frames]
             row.faces = [n for n, _ in results]
             row.labels = [[] if p is None else [labels[1] if p >= threshold else labels[0]] for _, p in results]
-            _fill(row, m)
+            fill_row(row, m)
             if cached:
                 row.init_ms = None
         return execute

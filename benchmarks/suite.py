@@ -74,7 +74,7 @@ class Job:
     execute: Callable[[BenchRow], None]
 
 
-def _fill(row: BenchRow, m: Measurement, flops: Optional[int] = None) -> None:
+def fill_row(row: BenchRow, m: Measurement, flops: Optional[int] = None) -> None:
     row.init_ms, row.first_ms, row.stats = m.init_ms, m.first_ms, m.stats.to_dict()
     row.flops = flops
     row.gflops_per_s = achieved_gflops(flops, m.stats.mean_ms)
@@ -111,7 +111,7 @@ def decode_jobs(frame_sets: Sequence[FrameSet], plan: TimingPlan) -> list[Job]:
     def make(fs: FrameSet):
         def execute(row: BenchRow) -> None:
             m, _ = measure(None, lambda _, i: decode_image(fs.jpegs[i % len(fs.jpegs)], "frame"), plan)
-            _fill(row, m)
+            fill_row(row, m)
         return execute
 
     return [Job(BenchRow("decode", "jpeg q90", "opencv", "opencv", None, fs.label), make(fs)) for fs in frame_sets]
@@ -160,7 +160,7 @@ def detect_jobs(frame_sets, plan, threads, min_faces, exclude_backends=(), profi
                         row.profile = profile_detector(det, fs.frames, plan)
                 finally:
                     det.close()
-            _fill(row, m, pnet_pyramid_flops(fs.size, mf))
+            fill_row(row, m, pnet_pyramid_flops(fs.size, mf))
         return execute
 
     jobs = []
@@ -210,7 +210,7 @@ def classify_jobs(models: Sequence[ModelFile], photos, plan, threads) -> list[Jo
                              lambda c, i: c.predict_crops(crops[i % len(crops)][None]), plan)
             clf.close()
             row.size = f"crop {s}"
-            _fill(row, m, mf.flops)
+            fill_row(row, m, mf.flops)
         return execute
 
     return [Job(BenchRow("classify", mf.path.name, mf.format, b, t, "crop"), make(mf, b, t))
@@ -239,7 +239,7 @@ def e2e_jobs(models: Sequence[ModelFile], frame_sets, plan, threads, min_faces) 
             pyramid = pnet_pyramid_flops(fs.size, min_face)
             if pyramid is not None and mf.flops is not None:
                 flops = pyramid + mf.flops * max(row.faces[0], 0)
-            _fill(row, m, flops)
+            fill_row(row, m, flops)
         return execute
 
     return [Job(BenchRow("e2e", mf.path.name, mf.format, b, t, fs.label, mface), make(mf, b, t, fs, mface))

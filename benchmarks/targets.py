@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+from fakeface.edge.tf_environment import quiet_tf_env
+
 from .frames import SAMPLE_PHOTO
 
 SPEEDUP_MIN = 5.0
@@ -46,7 +48,7 @@ class TargetResult:
 
 
 def _fresh_python(code: str, timeout: float = 120) -> str:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env = quiet_tf_env()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from .frames import FrameSet
 from .runners import TimingPlan, measure
-from .suite import BenchRow, Job, _fill
+from .suite import BenchRow, Job, fill_row
 
 SCORE_THRESHOLD = 0.9  # OpenCV Zoo's demo default
 NMS_THRESHOLD = 0.3
@@ -44,7 +44,7 @@ def yunet_jobs(path: str, frame_sets: Sequence[FrameSet], plan: TimingPlan, thre
             m, det = measure(lambda: YuNetDetector(path, fs.size, t),
                              lambda d, i: d.detect(fs.frames[i % len(fs.frames)]), plan)
             row.faces = [len(det.detect(f)) for f in fs.frames]
-            _fill(row, m)
+            fill_row(row, m)
         return execute
 
     return [Job(BenchRow("detect", "yunet", "onnx fp32", "opencv-dnn", t, fs.label), make(fs, t))

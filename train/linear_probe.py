@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fakeface.edge.contract import fake_probabilities
+
 from .dataset import CropSet, sample_weights
 from .metrics import roc_auc
 
@@ -65,7 +67,7 @@ def fit_linear_probe(model, extractor, train_cs: CropSet, val_cs: CropSet, balan
     def auc(x, cs):
         if not len(cs) or len(set(cs.labels.tolist())) < 2:
             return float("nan")
-        return roc_auc(cs.labels, probe.predict((x - mean) / std, batch_size=1024, verbose=0).reshape(-1))
+        return roc_auc(cs.labels, fake_probabilities(probe.predict((x - mean) / std, batch_size=1024, verbose=0)))
 
     return ProbeResult(train_auc=auc(x_train, train_cs), val_auc=auc(x_val, val_cs),
                        seconds=time.perf_counter() - t0)
