@@ -138,5 +138,6 @@ def test_shipped_classifier_stem_is_exact_on_the_int8_grid():
         k = np.moveaxis(kernel, 2, 3) if kernel.shape[-1] == 1 else kernel
         folded = (k * scale).reshape(-1, k.shape[-1])
         step = np.abs(folded).max(axis=0) / 127.0
-        units = folded / step
+        live = step > 0  # a channel of zeros is exact anyway
+        units = folded[:, live] / step[live]
         np.testing.assert_allclose(units, np.round(units), atol=1e-3)
