@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fakeface.edge.cli_numbers import NumberOption, count_or_zero, face_pixels, positive_float, positive_int
+
 EXAMPLES = """examples:
   fakeface bench                                   # shipped models, all stages, sizes, threads 1/2/all
   fakeface bench --models exported/ --stages classify --threads 1
@@ -24,14 +26,24 @@ inference are reported apart, then each timed run is the wall time of one call.
 """
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        vals = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
-    if not vals or any(v < 1 for v in vals):
-        raise argparse.ArgumentTypeError(f"{text!r}: every value must be at least 1")
-    return vals
+def _number_list(element: NumberOption):
+    """An argparse ``type=`` for a comma list whose every value ``element`` checks."""
+
+    def parse(text: str) -> list:
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts:
+            raise argparse.ArgumentTypeError(f"expected a comma list of {element.describe()}, not {text!r}")
+        try:
+            return [element(p) for p in parts]
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+    parse.__name__ = f"list of {element.describe()}"
+    return parse
+
+
+_thread_counts = _number_list(positive_int)
+_face_sizes = _number_list(face_pixels)
 
 
 def _threads(text: str) -> list[int]:
@@ -39,14 +51,17 @@ def _threads(text: str) -> list[int]:
 
     parts = [p.strip() for p in text.split(",") if p.strip()]
     cores = usable_cpus()  # "all": the CPUs this process may use (affinity, cgroup quota)
-    return sorted(set(_int_list(",".join(str(cores) if p == "all" else p for p in parts))))
+    return sorted(set(_thread_counts(",".join(str(cores) if p == "all" else p for p in parts))))
 
 
 def _sizes(text: str) -> list[tuple[int, int]]:
     from .frames import parse_size
 
+    parts = [p for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected a comma list of WIDTHxHEIGHT, not {text!r}")
     try:
-        return [parse_size(p) for p in text.split(",") if p.strip()]
+        return [parse_size(p) for p in parts]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -80,19 +95,20 @@ def register(sub) -> None:
                    help="thread counts, e.g. 1,2,all (default: 1, 2 and all usable CPUs, de-duplicated)")
     p.add_argument("--sizes", type=_sizes, default=None, metavar="LIST",
                    help="frame sizes WxH (default: 320x240,640x480,1280x720)")
-    p.add_argument("--min-face", type=_int_list, default=[20, 80], metavar="LIST",
+    p.add_argument("--min-face", type=_face_sizes, default=[20, 80], metavar="LIST",
                    help="detector minimum face sizes in pixels (default: 20,80 = default and face-unlock)")
     p.add_argument("--stages", type=_stages, default=None, metavar="LIST",
                    help="decode,detect,classify,e2e (default: all)")
     p.add_argument("--images", nargs="+", default=[], metavar="IMG",
                    help="photos to make the frames from (default: the shipped sample photo)")
-    p.add_argument("--runs", type=int, default=None, metavar="N", help="timed runs per configuration (default: 50)")
-    p.add_argument("--seconds", type=float, default=None, metavar="S",
+    p.add_argument("--runs", type=positive_int, default=None, metavar="N",
+                   help="timed runs per configuration (default: 50)")
+    p.add_argument("--seconds", type=positive_float, default=None, metavar="S",
                    help="time budget per configuration; stops at --runs or S seconds, whichever comes first")
-    p.add_argument("--warmup", type=int, default=5, metavar="N", help="untimed warm-up runs (default: 5)")
+    p.add_argument("--warmup", type=count_or_zero, default=5, metavar="N", help="untimed warm-up runs (default: 5)")
     p.add_argument("--out", metavar="FILE", help="results file (default: results/<device>-<timestamp>.json)")
     p.add_argument("--device-name", metavar="NAME", help="device label in the results (default: host name)")
-    p.add_argument("--peak-gflops", type=float, metavar="G",
+    p.add_argument("--peak-gflops", type=positive_float, metavar="G",
                    help="the device's peak GFLOP/s, to show achieved throughput as a share of it")
     p.add_argument("--with-reference", action="store_true",
                    help="also time the TensorFlow reference stack (mtcnn + Keras) on the same frames")
@@ -126,7 +142,8 @@ def register(sub) -> None:
     t.add_argument("--int8-model", metavar="FILE", help="full-int8 classifier (default: found in --models / shipped)")
     t.add_argument("--models", metavar="DIR", help="folder of exported models to find the int8 one in")
     t.add_argument("--reference-model", metavar="KERAS", help="the Keras model of the reference stack")
-    t.add_argument("--runs", type=int, default=20, metavar="N", help="timed runs for the speed-up (default: 20)")
+    t.add_argument("--runs", type=positive_int, default=20, metavar="N",
+                   help="timed runs for the speed-up (default: 20)")
     t.add_argument("--yunet", metavar="ONNX",
                    help="also judge end to end per frame against OpenCV's YuNet detection from this file")
     t.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -140,14 +157,6 @@ def run(args) -> int:
 
     if args.with_reference and not args.reference_model:
         print("fakeface bench: error: --with-reference needs --reference-model MODEL.keras", file=sys.stderr)
-        return 2
-    for name in ("runs", "warmup"):
-        v = getattr(args, name)
-        if v is not None and v < (0 if name == "warmup" else 1):
-            print(f"fakeface bench: error: --{name} must be at least {0 if name == 'warmup' else 1}", file=sys.stderr)
-            return 2
-    if args.seconds is not None and args.seconds <= 0:
-        print("fakeface bench: error: --seconds must be positive", file=sys.stderr)
         return 2
     runs = args.runs if args.runs is not None else (None if args.seconds else 50)
     settings = BenchSettings(

@@ -64,6 +64,7 @@ positive_float = NumberOption(float, low=0.0, low_open=True)
 non_negative_float = NumberOption(float, low=0.0)
 probability = NumberOption(float, low=0.0, high=1.0)
 share_above_zero = NumberOption(float, low=0.0, high=1.0, low_open=True)
+percent = NumberOption(float, low=0.0, high=100.0)  # a share or a gap in percentage points
 # Face sizes in pixels: P-Net's 12-px window (edge/mtcnn/pyramid.CELL_SIZE; a test keeps
 # them equal) is the smallest face found without enlarging the whole photo.  Not imported,
 # to keep registration free of OpenCV.

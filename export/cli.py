@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fakeface.edge.cli_numbers import count_or_zero, percent, positive_int
+
 from .formats import FORMATS
 from .kit_cli import build_kit_parser
 from .mtcnn_nets_cli import build_nets_parser
@@ -70,7 +72,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--calib", metavar="DIR",
                    help="face crops (PNG/JPG, any folder tree, e.g. from 'fakeface prepare') for int8 calibration; "
                         "required by int8 formats. Never random data")
-    p.add_argument("--calib-count", type=int, default=256, metavar="N",
+    p.add_argument("--calib-count", type=positive_int, default=256, metavar="N",
                    help="use at most N calibration crops, a fixed spread over the folder (default 256)")
     p.add_argument("--eval", required=True, metavar="DIR",
                    help="labelled crops for the parity check: DIR/real/** and DIR/fake/** (top folder = label); "
@@ -79,19 +81,21 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="with a 'fakeface prepare' crops folder: calibrate on this split only (recommended: train)")
     p.add_argument("--eval-split", default="all", choices=["all", "train", "val", "test"],
                    help="with a 'fakeface prepare' crops folder: check parity on this split only (recommended: test)")
-    p.add_argument("--eval-count", type=int, metavar="N", help="use at most N evaluation crops (default all)")
-    p.add_argument("--max-acc-drop", type=float, default=0.5, metavar="POINTS",
+    p.add_argument("--eval-count", type=positive_int, metavar="N",
+                   help="use at most N evaluation crops (default all)")
+    p.add_argument("--max-acc-drop", type=percent, default=0.5, metavar="POINTS",
                    help="fail a format whose accuracy is more than POINTS percentage points below Keras (default 0.5)")
-    p.add_argument("--min-agreement", type=float, default=99.5, metavar="PERCENT",
+    p.add_argument("--min-agreement", type=percent, default=99.5, metavar="PERCENT",
                    help="fail a format that labels fewer than PERCENT %% of crops as Keras does (default 99.5)")
     p.add_argument("--float-layers", metavar="NAMES", default="",
                    help="comma list of layers to keep in float in int8 formats (Keras layer names such as conv2d_3, "
                         "or full names from the diagnostics)")
-    p.add_argument("--auto-float", type=int, nargs="?", const=2, default=0, metavar="K",
-                   help="when an int8 format fails, retry it once with its K worst layers in float (default K: 2)")
+    p.add_argument("--auto-float", type=count_or_zero, nargs="?", const=2, default=0, metavar="K",
+                   help="when an int8 format fails, retry it once with its K worst layers in float (default K: 2; "
+                        "0, the default without the option: no retry)")
     p.add_argument("--discard-failed", action="store_true",
                    help="delete files that fail the gate instead of keeping them as NAME.failed.EXT")
-    p.add_argument("--latency-runs", type=int, default=30, metavar="N",
+    p.add_argument("--latency-runs", type=positive_int, default=30, metavar="N",
                    help="single-crop runs per format for the median latency (default 30)")
     p.set_defaults(func=run)
     attach(p, {"kit": build_kit_parser, "ship": build_ship_parser, "mtcnn-nets": build_nets_parser})

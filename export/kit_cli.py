@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fakeface.edge.cli_numbers import positive_int
+
 EXIT_OK, EXIT_DIVERGED = 0, 1
 
 DESCRIPTION = """\
@@ -35,7 +37,7 @@ def build_kit_parser(parser_class, prog: str) -> argparse.ArgumentParser:
     p.add_argument("kit", metavar="OUT", help="the kit folder: written (new, empty or an older kit), or read with --verify")
     p.add_argument("--models", metavar="DIR",
                    help="classifier files and parity.json to take the variants from (default: the shipped models)")
-    p.add_argument("--threads", type=int, metavar="N", help="interpreter threads (default: the usable CPUs)")
+    p.add_argument("--threads", type=positive_int, metavar="N", help="interpreter threads (default: the usable CPUs)")
     p.add_argument("--verify", action="store_true", help="compare --candidate's dumps with OUT's golden vectors")
     p.add_argument("--candidate", metavar="DIR", help="a port's dumps: DIR/<photo>/<golden file name>.npy")
     p.add_argument("--partial", action="store_true", help="with --verify: skip stages the port did not dump")
@@ -82,6 +84,4 @@ def run(args) -> int:
         raise ExportError("--verify needs --candidate DIR (the port's dumps)")
     if args.partial and not args.verify:
         raise ExportError("--partial only applies with --verify")
-    if args.threads is not None and args.threads < 1:
-        raise ExportError(f"--threads must be at least 1, not {args.threads}")
     return _run_verify(args) if args.verify else _run_build(args)

@@ -24,4 +24,5 @@ def attach(export_parser: argparse.ArgumentParser, builders: dict[str, ParserBui
         return plain(args, namespace)
 
     export_parser.parse_known_args = parse_known_args
+    export_parser.attached_parsers = parsers  # for tools (and tests) that walk every command's options
     return parsers

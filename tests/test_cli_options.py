@@ -18,18 +18,20 @@ from fakeface.edge.cli import build_parser, main
 from fakeface.edge.cli_numbers import NumberOption, face_pixels, working_pixels
 from fakeface.edge.errors import FakeFaceError, OptionsError
 
-# Layers other engineers are converting: their plain int/float options are known gaps.
-NOT_YET_CHECKED = {"export", "bench"}
 HAS_TENSORFLOW = importlib.util.find_spec("tensorflow") is not None
 
 
 def subcommands(parser: argparse.ArgumentParser, prefix=()):
-    """(argv prefix, parser) of every command that runs something, sub-reports included."""
+    """(argv prefix, parser) of every command that runs something, sub-reports included.
+
+    A command with sub-commands that also runs by itself (``bench``, ``export``) counts
+    too, and so do the parsers ``export`` hands its sub-commands to (``export kit``)."""
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not subs:
+    attached = getattr(parser, "attached_parsers", {})
+    if (not subs and not attached) or parser.get_default("func") is not None:
         yield prefix, parser
-        return
-    for name, sub in subs[0].choices.items():
+    children = {**(subs[0].choices if subs else {}), **attached}
+    for name, sub in children.items():
         yield from subcommands(sub, prefix + (name,))
 
 
@@ -49,12 +51,7 @@ def numeric_options():
         for action in parser._actions:
             kind = action.type
             if kind in (int, float) or isinstance(kind, NumberOption):
-                marks = ()
-                if prefix[0] in NOT_YET_CHECKED:
-                    marks = pytest.mark.xfail(strict=True, reason=f"'{prefix[0]}' options are owned by another "
-                                              "change; they should use fakeface.edge.cli_numbers types")
-                yield pytest.param(prefix, parser, action, marks=marks,
-                                   id=f"{' '.join(prefix)} {action.option_strings[0]}")
+                yield pytest.param(prefix, parser, action, id=f"{' '.join(prefix)} {action.option_strings[0]}")
 
 
 NUMERIC_OPTIONS = list(numeric_options())
@@ -64,7 +61,9 @@ def test_the_commands_have_numeric_options_to_check():
     ids = {p.id for p in NUMERIC_OPTIONS}
     for expected in ("check --min-face", "check --max-pixels", "check --threads", "watch --window",
                      "watch --threads", "watch --min-face", "watch --retries", "train --epochs",
-                     "evaluate --threshold", "generalise leave-one-out --limit"):
+                     "evaluate --threshold", "generalise leave-one-out --limit", "export --calib-count",
+                     "export --min-agreement", "export --auto-float", "export kit --threads", "bench --runs",
+                     "bench --seconds", "bench --warmup", "bench --peak-gflops", "bench targets --runs"):
         assert expected in ids
 
 
@@ -89,9 +88,38 @@ def test_numeric_option_refuses_bad_values_at_parse_time(prefix, parser, action,
     assert kind.accepts(kind(str(action.default))) if action.default is not None else True
 
 
+@pytest.mark.parametrize("argv", [
+    ["bench", "--threads", "0"], ["bench", "--threads", "1,-2"], ["bench", "--threads", "abc"],
+    ["bench", "--threads", ","], ["bench", "--min-face", "20,5"], ["bench", "--min-face", "0"],
+    ["bench", "--min-face", "x"], ["bench", "--sizes", "0x0"], ["bench", "--sizes", "640"], ["bench", "--sizes", ","],
+])
+def test_bench_list_options_refuse_bad_values_at_parse_time(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    ours = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fakeface ")]
+    assert stop.value.code == 2
+    assert len(ours) == 1 and ours[0].startswith(f"fakeface bench: error: argument {argv[1]}: "), ours
+
+
+def test_bench_list_options_keep_their_values():
+    args = build_parser().parse_args(["bench", "--threads", "2,1,2", "--min-face", "12,80", "--sizes", "640x480"])
+    assert (args.threads, args.min_face, args.sizes) == ([1, 2], [12, 80], [(640, 480)])
+    assert build_parser().parse_args(["bench"]).min_face == [20, 80]
+
+
+def test_auto_float_alone_means_two_layers_and_zero_means_off():
+    parse = build_parser().parse_args
+    base = ["export", "m.keras", "--out", "d", "--eval", "e"]
+    assert (parse(base).auto_float, parse([*base, "--auto-float"]).auto_float,
+            parse([*base, "--auto-float", "0"]).auto_float) == (0, 2, 0)
+
+
 def test_bad_option_exits_2_in_a_real_process():
     for argv in (["check", "--min-face", "0", "x.jpg"], ["watch", "--source", "0", "--window", "-1"],
-                 ["check", "--max-pixels", "-1", "x.jpg"], ["watch", "--source", "0", "--threads", "0"]):
+                 ["check", "--max-pixels", "-1", "x.jpg"], ["watch", "--source", "0", "--threads", "0"],
+                 ["export", "m.keras", "--out", "d", "--eval", "e", "--min-agreement", "150"],
+                 ["export", "kit", "d", "--threads", "0"], ["bench", "--runs", "0"],
+                 ["bench", "targets", "--runs", "-1"]):
         proc = subprocess.run([sys.executable, "-m", "fakeface.edge.cli", *argv], capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 2, (argv, proc.stderr)
