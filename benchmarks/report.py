@@ -236,6 +236,13 @@ def _save(fig, path: Path, plt) -> None:
     plt.close(fig)
 
 
+def charts_hint() -> str:
+    """What to install for the charts: the extra that brings matplotlib ([train]), or matplotlib itself."""
+    from fakeface.edge.extras import extra_providing, install_hint
+
+    return f"{install_hint(extra_providing('matplotlib') or 'train')} (or pip install matplotlib)"
+
+
 def write_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, log=print) -> list[Path]:
     """Write report.md (always) and the PNG charts (when matplotlib is installed)."""
     docs = merge(paths, log=log)
@@ -250,7 +257,7 @@ def write_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        log("fakeface bench report: matplotlib is not installed, charts skipped (pip install matplotlib); "
+        log(f"fakeface bench report: charts skipped, matplotlib is not installed: {charts_hint()}; "
             "the Markdown report is complete")
         plt = None
     if plt is not None:

@@ -192,6 +192,18 @@ def test_report_merges_two_devices(tiny_results, tmp_path):
         assert (out / "latency_vs_size.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_report_without_matplotlib_names_the_extra(tiny_results, tmp_path, capsys, monkeypatch):
+    # An [edge] install has no matplotlib: a None entry makes its import fail as it would there.
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    out = tmp_path / "report"
+    assert fakeface_main(["bench", "report", str(tiny_results), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert 'charts skipped, matplotlib is not installed: needs: pip install "fakeface[train]"' in err, err
+    assert (out / "report.md").is_file() and not list(out.glob("*.png"))
+
+
 def test_report_with_nothing_readable_fails_cleanly(tmp_path, capsys):
     bad = tmp_path / "x.json"
     bad.write_text("[]")
