@@ -6,7 +6,9 @@ box overlap, not by list position, so two faces of near-equal size may swap plac
 
 Passes when every image has the same number of faces, every paired box overlaps with
 IoU >= --min-iou or has every coordinate within --max-px pixels, and every fake
-probability agrees within --prob-tol.  The last line printed is a one-line summary
+probability agrees within --prob-tol; with --min-images, at least that many images were
+compared, and with --varied, the set held a photo with several faces and a readable one
+without a face.  The last line printed is a one-line summary
 (or the first failure's reason); exit status 1 on any failure.
 """
 
@@ -110,6 +112,19 @@ def compare(ref_reports: list[dict], arm_reports: list[dict], prob_tol: float, m
     return rep
 
 
+def coverage_failures(ref_reports: list[dict], min_images: int, varied: bool) -> list[str]:
+    """What the compared set lacks: enough images, and with ``varied`` a group photo and a face-free one."""
+    failures = []
+    if len(ref_reports) < min_images:
+        failures.append(f"only {len(ref_reports)} image(s) compared, fewer than --min-images {min_images}")
+    readable = [r for r in ref_reports if not r.get("error")]
+    if varied and not any(len(r["faces"]) >= 2 for r in readable):
+        failures.append("no photo with several faces was compared (--varied)")
+    if varied and not any(len(r["faces"]) == 0 for r in readable):
+        failures.append("no readable photo without a face was compared (--varied)")
+    return failures
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("x86", type=Path, help="reference output (x86 host)")
@@ -118,6 +133,9 @@ def main(argv=None) -> int:
     ap.add_argument("--min-iou", type=float, default=0.99)
     ap.add_argument("--max-px", type=float, default=1.0, help="a box also passes if every coordinate is this close")
     ap.add_argument("--label", default="parity", help="name for the summary line")
+    ap.add_argument("--min-images", type=int, default=1, help="fail when fewer images were compared")
+    ap.add_argument("--varied", action="store_true",
+                    help="fail unless a photo with 2+ faces and a readable one without a face were compared")
     args = ap.parse_args(argv)
 
     ref, arm = read_reports(args.x86), read_reports(args.arm64)
@@ -132,10 +150,12 @@ def main(argv=None) -> int:
         print(f"MISMATCH: {failure}")
     if rep.faces == 0 and not rep.failures:
         rep.failures.append("no face found on either side: nothing was compared")
+    rep.failures += coverage_failures(ref, args.min_images, args.varied)
     if rep.failures:
         print(f"{args.label}: {len(rep.failures)} mismatch(es); first: {rep.failures[0]}")
         return 1
-    print(rep.summary(args.label))
+    by_count = sorted({len(r["faces"]) for r in ref if not r.get("error")})
+    print(rep.summary(args.label) + f"; faces per image {by_count[0]}..{by_count[-1]}")
     return 0
 
 

@@ -3,8 +3,11 @@
 #
 # Builds (or reuses) a Debian bookworm arm64 root with debootstrap + qemu-user-static,
 # installs this repository's [edge,dev] extras there from PyPI as aarch64 wheels, runs
-# the edge test suite, then runs `fakeface check --json` on the sample photo (plus any
-# images given) both in the arm64 root and on this x86 host and compares the two.
+# the edge test suite, then runs `fakeface check --json` on 15 photos made from the sample
+# photo (group photos, photos without a face...), one photo of each ../shared/data/faces
+# source when that folder exists, and any images given, both in the arm64 root and on
+# this x86 host, and compares the two.  Debian comes from this machine's apt sources
+# (ARM64_MIRROR=URL overrides).
 #
 #   sudo tests/arm64/run_arm64.sh [--fresh] [--pi 4|5] [--root DIR] [--host-fakeface CMD]
 #                                 [--data DIR] [--no-tests] [--pytest-args ARGS] [IMAGE|DIR ...]
@@ -26,9 +29,12 @@ FRESH=0
 RUN_TESTS=1
 DATA_DIR=""
 HOST_FAKEFACE=${HOST_FAKEFACE:-}
+HOST_PYTHON=${HOST_PYTHON:-}        # makes the photo set; default: the x86 fakeface's python
+SHARED_DATA=${ARM64_SHARED_DATA-$REPO/../shared/data}  # its faces/*/* add real photos; empty: none
 IMAGES=()
+PHOTOS=""                          # the generated photo set, a temporary folder
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -103,6 +109,7 @@ cleanup() {
     done
     unmount_all_under "$ROOT"
     unmount_all_under "$ROOT.partial"
+    [ -n "$PHOTOS" ] && rm -rf "$PHOTOS"
     if [ "$BINFMT_MOUNTED" = 1 ]; then
         umount /proc/sys/fs/binfmt_misc 2>/dev/null  # registrations stay in the kernel
     fi
@@ -143,6 +150,65 @@ chroot_env() {  # the environment commands see inside the root: clean, plus pip/
 }
 in_root() { chroot "$ROOT" /usr/bin/env -i "${CHROOT_ENV[@]}" "$@"; }
 
+# The first Debian archive this machine's apt uses: one-line `deb` entries in
+# sources.list and sources.list.d/*.list, deb822 stanzas in sources.list.d/*.sources
+# (Enabled: no skipped).  A Debian archive is an http(s)/ftp URI serving a Debian suite
+# (bookworm, trixie, stable... or their -updates); security archives are skipped, since
+# debootstrap needs the main one.  Prints nothing when there is none (e.g. an Ubuntu host).
+host_debian_mirror() {
+    local files=() f
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] && [ -r "$f" ] && files+=("$f")
+    done
+    [ ${#files[@]} -gt 0 ] || return 0
+    awk '
+        function debian_suite(suite) {
+            sub(/-(updates|backports|proposed-updates)$/, "", suite)
+            return suite ~ /^(buster|bullseye|bookworm|trixie|forky|duke|sid|oldoldstable|oldstable|stable|testing|unstable)$/
+        }
+        function take(uri, suites,   n, i, list) {
+            if (found || uri !~ /^(https?|ftp):\/\// || uri ~ /security/) return
+            n = split(suites, list, /[ \t]+/)
+            for (i = 1; i <= n; i++) if (debian_suite(list[i])) { print uri; found = 1; exit }
+        }
+        function stanza_end(   n, i, uris) {
+            if (types ~ /(^|[ \t])deb([ \t]|$)/ && enabled !~ /^(no|false|0)$/) {
+                n = split(uri_list, uris, /[ \t]+/)
+                for (i = 1; i <= n; i++) take(uris[i], suites)
+            }
+            types = uri_list = suites = enabled = ""
+        }
+        FNR == 1 { stanza_end() }
+        FILENAME ~ /[.]sources$/ {
+            if ($0 ~ /^[ \t]*$/) { stanza_end(); next }
+            if ($0 ~ /^#/ || !match($0, /^[A-Za-z-]+:/)) next   # comments, continuation lines
+            key = tolower(substr($0, 1, RLENGTH - 1)); value = substr($0, RLENGTH + 1)
+            gsub(/^[ \t]+|[ \t]+$/, "", value)
+            if (key == "types") types = value
+            else if (key == "uris") uri_list = value
+            else if (key == "suites") suites = value
+            else if (key == "enabled") enabled = tolower(value)
+            next
+        }
+        /^[ \t]*deb[ \t]/ {
+            line = $0
+            sub(/^[ \t]*deb[ \t]+/, "", line)
+            sub(/^\[[^]]*\][ \t]*/, "", line)   # [arch=... signed-by=...]
+            split(line, word, /[ \t]+/)
+            take(word[1], word[2])
+        }
+        END { if (!found) stanza_end() }
+    ' "${files[@]}"
+}
+
+# The proxy apt is configured with (Acquire::http::Proxy), for debootstrap, which reads
+# only http_proxy; nothing when the environment already sets one.
+apt_http_proxy() {
+    [ -z "${http_proxy:-}" ] || return 0
+    command -v apt-config >/dev/null || return 0
+    apt-config dump 2>/dev/null | awk -F'"' '/^Acquire::http::Proxy "/ && $2 != "DIRECT" && $2 != "" { print $2; exit }'
+}
+
 # =======================================================================================
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, mount and chroot need it)"
 [ -f "$CPUINFO" ] || die "missing $CPUINFO"
@@ -174,6 +240,31 @@ for a in "${IMAGES[@]}"; do
         die "no such image: $a"
     fi
 done
+
+# The photo set: made from the sample photo on this host, the same files for both sides.
+if [ -z "$HOST_PYTHON" ]; then
+    fakeface_bin=$(command -v "${HOST_FAKEFACE%% *}" || true)
+    if [ -n "$fakeface_bin" ] && [ -x "$(dirname "$fakeface_bin")/python" ]; then
+        HOST_PYTHON=$(dirname "$fakeface_bin")/python
+    elif [ -n "$fakeface_bin" ]; then
+        HOST_PYTHON=$(sed -n '1s/^#![[:space:]]*//p' "$fakeface_bin")
+    fi
+fi
+"${HOST_PYTHON:-false}" -c 'import cv2, numpy' 2>/dev/null \
+    || die "no x86 python with OpenCV and numpy to make the photo set (set HOST_PYTHON=...)"
+PHOTOS=$(mktemp -d /tmp/fakeface-arm64-photos.XXXXXX)
+"$HOST_PYTHON" "$HERE/make_photos.py" "$REPO/edge/assets/astronaut.jpg" "$PHOTOS" >"$LOGS/make-photos.log" 2>&1 \
+    || die "make_photos.py failed: $(tail -n 1 "$LOGS/make-photos.log")"
+while read -r name _; do HOST_IMAGES+=("$PHOTOS/$name"); done <"$LOGS/make-photos.log"
+# One photo of each source in the face data, when it is beside the repository (read-only).
+if [ -n "$SHARED_DATA" ] && [ -d "$SHARED_DATA/faces" ]; then
+    for source_dir in "$SHARED_DATA"/faces/*/*/; do
+        f=$(find "$source_dir" -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' -o -iname '*.webp' \) \
+            | LC_ALL=C sort | head -n 1)
+        [ -n "$f" ] && HOST_IMAGES+=("$f")
+    done
+fi
+say "comparing ${#HOST_IMAGES[@]} photos ($(wc -l <"$LOGS/make-photos.log") made from the sample photo)"
 
 phase "host packages"
 missing=0
@@ -217,15 +308,14 @@ if [ -f "$ROOT/.fakeface-root-ok" ]; then
 else
     remove_root_dir "$ROOT"
     remove_root_dir "$ROOT.partial"
-    # The host's own Debian mirror (deb822 or one-line sources), else deb.debian.org.
-    MIRROR=${DEBIAN_MIRROR:-$(awk '
-        /^Types:/ { deb = ($0 ~ /[[:space:]]deb([[:space:]]|$)/) }
-        /^URIs:/ && deb && $2 !~ /security/ { print $2; exit }
-        /^deb[[:space:]]/ && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|ftp):/) { print $i; exit } }
-        ' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -i debian | head -n 1 || true)}
-    MIRROR=${MIRROR:-http://deb.debian.org/debian}
-    say "debootstrap --arch=arm64 $SUITE from $MIRROR (log: $LOGS/debootstrap.log)"
-    logged debootstrap debootstrap --arch=arm64 --variant=minbase \
+    # This machine's own Debian mirror, so a local mirror or apt proxy serves the root too.
+    MIRROR=${ARM64_MIRROR:-$(host_debian_mirror)}
+    [ -n "$MIRROR" ] || die "no Debian archive in /etc/apt/sources.list or /etc/apt/sources.list.d/ to debootstrap from: set ARM64_MIRROR=URL (a Debian mirror serving $SUITE arm64)"
+    PROXY_ENV=()
+    apt_proxy=$(apt_http_proxy)
+    [ -n "$apt_proxy" ] && PROXY_ENV=("http_proxy=$apt_proxy")
+    say "debootstrap --arch=arm64 $SUITE from $MIRROR${apt_proxy:+ through the apt proxy $apt_proxy} (log: $LOGS/debootstrap.log)"
+    logged debootstrap env "${PROXY_ENV[@]}" debootstrap --arch=arm64 --variant=minbase \
         --include=python3,python3-venv,ca-certificates "$SUITE" "$ROOT.partial" "$MIRROR"
     unmount_all_under "$ROOT.partial"
     mv "$ROOT.partial" "$ROOT"
@@ -350,7 +440,7 @@ for backend in "${BACKENDS[@]}"; do
 
     phase "compare ($backend)"
     line=$(python3 "$HERE/compare_checks.py" "$OUT/x86-$backend.jsonl" "$OUT/arm64-$backend.jsonl" \
-        --prob-tol 1e-3 --min-iou 0.99 --label "$backend" | tee "$OUT/compare-$backend.txt" | tail -n 1) \
+        --prob-tol 1e-3 --min-iou 0.99 --min-images 10 --varied --label "$backend" | tee "$OUT/compare-$backend.txt" | tail -n 1) \
         || { sed 's/^/    | /' "$OUT/compare-$backend.txt" >&2; die "x86 and arm64 disagree ($backend): $line"; }
     sed 's/^/  /' "$OUT/compare-$backend.txt"
     DIFFS+=("$line")
