@@ -63,11 +63,24 @@ def test_bucket_sizes_add_up_without_padding():
         assert sizes == sorted(sizes, reverse=True)
 
 
-def test_a_video_reuses_plan_and_interpreters(photo):
+@pytest.fixture
+def tflite_backend() -> str:
+    """The TFLite interpreter this environment has: ai-edge-litert, or tflite-runtime in the
+    legacy (numpy < 2) environment."""
+    from fakeface.edge.backends import available_backends
+
+    have = available_backends()
+    for name in ("litert", "tflite-runtime"):
+        if name in have:
+            return name
+    pytest.skip("no TFLite interpreter installed")
+
+
+def test_a_video_reuses_plan_and_interpreters(photo, tflite_backend):
     """Frames of one size: the same plan object, no new interpreter after the first frame,
     whatever the number of candidates; the same faces as a fresh detector."""
     frames = [frame(photo, 640, 480), frame(photo[:, ::-1], 640, 480), frame(photo[40:], 640, 480)]
-    with Detector(DetectorOptions(backend="litert", model_format="tflite", threads=1)) as det:
+    with Detector(DetectorOptions(backend=tflite_backend, model_format="tflite", threads=1)) as det:
         for f in frames:
             det.detect_array(f)
         plan = det.plan_for(480, 640)
@@ -79,15 +92,15 @@ def test_a_video_reuses_plan_and_interpreters(photo):
         # R-Net saw candidate counts that are not bucket sizes, yet holds only bucket shapes.
         assert {shape[0] for shape in runners["rnet"]} <= {64, 16, 4, 1}
     for f, got in zip(frames * 2, results):
-        with Detector(DetectorOptions(backend="litert", model_format="tflite", threads=1)) as fresh:
+        with Detector(DetectorOptions(backend=tflite_backend, model_format="tflite", threads=1)) as fresh:
             np.testing.assert_allclose(got, fresh.detect_array(f), atol=1e-5)
 
 
-def test_a_photo_sized_plan_is_not_kept(photo, monkeypatch):
+def test_a_photo_sized_plan_is_not_kept(photo, monkeypatch, tflite_backend):
     import fakeface.edge.mtcnn.detector as detector_module
 
     image = frame(photo, 640, 480)
-    with Detector(DetectorOptions(backend="litert", model_format="tflite", threads=1)) as det:
+    with Detector(DetectorOptions(backend=tflite_backend, model_format="tflite", threads=1)) as det:
         kept = det.detect_array(image)
         assert det._plan is not None and det._plan.nbytes < detector_module.KEEP_PLAN_BYTES
         monkeypatch.setattr(detector_module, "KEEP_PLAN_BYTES", det._plan.nbytes - 1)
@@ -96,10 +109,10 @@ def test_a_photo_sized_plan_is_not_kept(photo, monkeypatch):
     np.testing.assert_array_equal(kept, dropped)
 
 
-def test_big_levels_do_not_keep_their_interpreters(photo, monkeypatch):
+def test_big_levels_do_not_keep_their_interpreters(photo, monkeypatch, tflite_backend):
     import fakeface.edge.mtcnn.nets as nets_module
 
-    with Detector(DetectorOptions(backend="litert", model_format="tflite", threads=1)) as det:
+    with Detector(DetectorOptions(backend=tflite_backend, model_format="tflite", threads=1)) as det:
         kept_all = det.detect_array(photo)
         monkeypatch.setattr(nets_module, "KEEP_INPUT_PIXELS", 50_000)
         det._nets["pnet"]._runners.clear()
