@@ -206,7 +206,8 @@ host_debian_mirror() {
 apt_http_proxy() {
     [ -z "${http_proxy:-}" ] || return 0
     command -v apt-config >/dev/null || return 0
-    apt-config dump 2>/dev/null | awk -F'"' '/^Acquire::http::Proxy "/ && $2 != "DIRECT" && $2 != "" { print $2; exit }'
+    # (awk reads to the end: an early exit would end apt-config with SIGPIPE under pipefail)
+    apt-config dump 2>/dev/null | awk -F'"' '/^Acquire::http::Proxy "/ && $2 != "DIRECT" && $2 != "" && !seen++ { print $2 }'
 }
 
 # =======================================================================================
@@ -260,7 +261,7 @@ while read -r name _; do HOST_IMAGES+=("$PHOTOS/$name"); done <"$LOGS/make-photo
 if [ -n "$SHARED_DATA" ] && [ -d "$SHARED_DATA/faces" ]; then
     for source_dir in "$SHARED_DATA"/faces/*/*/; do
         f=$(find "$source_dir" -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' -o -iname '*.webp' \) \
-            | LC_ALL=C sort | head -n 1)
+            | LC_ALL=C sort | sed -n 1p)  # (sed reads it all: head would end sort with SIGPIPE under pipefail)
         [ -n "$f" ] && HOST_IMAGES+=("$f")
     done
 fi
