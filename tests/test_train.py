@@ -122,13 +122,13 @@ def test_srm_architecture_loads_in_safe_mode_with_frozen_filters(tf, tmp_path):
     assert count_macs(build_model("srm", 96)) < count_macs(build_model("seed", 128))
 
 
-def test_default_architecture_is_the_compact_one_and_fits_the_edge_budget(tf, tmp_path):
+def test_compact_architecture_fits_the_small_edge_budget(tf, tmp_path):
     import keras
 
     from fakeface.train.arch_compact import high_pass_3x3
     from fakeface.train.architectures import build_model, count_macs
 
-    model = build_model("default", 96)
+    model = build_model("compact_q", 96)
     # <= 0.5 ms int8 per face on one x86 core (benchmarks/) needs at most ~15M multiply-adds.
     assert count_macs(model) < 15e6 < count_macs(build_model("seed", 128)) / 9
     path = tmp_path / "c.keras"
@@ -155,7 +155,7 @@ def test_int8_stem_snaps_the_folded_kernel_onto_the_int8_grid(tf):
     from fakeface.train.architectures import build_model
     from fakeface.train.int8_stem import freeze_stem, snap_stem_to_int8_grid
 
-    model = build_model("default", 48)
+    model = build_model("compact_q", 48)
     bn = model.get_layer("stem_bn")
     rng = np.random.default_rng(0)
     gamma, beta, mean, var = bn.get_weights()

@@ -156,7 +156,7 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
                                 description="reference: 3x(Conv2D 32/64/128 + MaxPool), Flatten, Dense")),
     # The shipped model: picked on validation for accuracy within the edge budget
     # (~14M MACs at 96 px, ~0.35 ms int8 on one x86 core); see train/README.md.
-    "default": (build_compact_q, Recipe(epochs=8, batch_size=64, learning_rate=3e-3, schedule="cosine",
+    "compact_q": (build_compact_q, Recipe(epochs=8, batch_size=64, learning_rate=3e-3, schedule="cosine",
                                         weight_decay=1e-4, label_smoothing=0.0,
                                         description="compact_q: high-pass-initialised 3x3/2 stem, separable "
                                                     "residual stages, a 3x3 conv at 6x6, ReLU6, GAP; "
@@ -173,19 +173,20 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
                                   description="frozen SRM residuals + RGB, separable residual stages, GAP "
                                               "(20.4M MACs; its int8 export fails the parity gate)")),
     # ImageNet EfficientNet-Lite0 (efficientnet_lite.py), linear probe then fine-tuning.
-    "lite0": (build_lite0_classifier, Recipe(epochs=6, batch_size=32, learning_rate=1e-4, schedule="cosine",
+    "lite0": (build_lite0_classifier, Recipe(epochs=6, batch_size=32, learning_rate=2e-4, schedule="cosine",
                                              weight_decay=1e-5, pretrained=True,
                                              description="ImageNet EfficientNet-Lite0 (16 MBConv blocks + "
                                                          "1280-channel head), GAP, dropout, Dense")),
     "lite0_b11": (lambda size: build_lite0_classifier(size, blocks=11),
-                  Recipe(epochs=6, batch_size=32, learning_rate=1e-4, schedule="cosine", weight_decay=1e-5,
+                  Recipe(epochs=6, batch_size=32, learning_rate=2e-4, schedule="cosine", weight_decay=1e-5,
                          pretrained=True,
                          description="ImageNet EfficientNet-Lite0 cut after block 11 (112 channels, "
                                      "stride 16), GAP, dropout, Dense")),
     "tiny": (build_tiny, Recipe(epochs=2, batch_size=16, learning_rate=3e-3, schedule="constant",
                                 description="2 convs + GAP, for tests")),
 }
-DEFAULT_ARCH = "default"
+# The shipped model's architecture, chosen on validation with `evaluate --compare` (train/README.md).
+DEFAULT_ARCH = "lite0"
 
 
 def build_model(arch: str, input_size: int):

@@ -114,16 +114,16 @@ def register_train(subparsers) -> None:
         ),
         epilog=(
             "examples:\n"
-            "  fakeface train work/crops --out runs/default\n"
+            "  fakeface train work/crops --out runs/lite0 --box-jitter 0.5 --style-augment 0.3 --background-augment 0.15\n"
             "  fakeface train work/crops --out runs/seed --arch seed --epochs 8\n"
-            "  fakeface train work/crops --out runs/default --resume      # after an interruption"
+            "  fakeface train work/crops --out runs/lite0 --resume      # after an interruption"
         ),
     )
     p.add_argument("crops", metavar="CROPS", help="crop folder made by 'fakeface prepare'")
     p.add_argument("--out", required=True, metavar="RUN", help="output folder of this run")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCH,
                    help=f"model architecture (default {DEFAULT_ARCH}; seed = the reference article's CNN)")
-    p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the architecture's recipe, 8 for seed and default)")
+    p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the architecture's recipe, 6 for lite0, 8 for seed and compact_q)")
     p.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: the architecture's recipe)")
     p.add_argument("--learning-rate", type=positive_float, default=None, help="peak learning rate (default: the recipe's)")
     p.add_argument("--patience", type=count_or_zero, default=0,
@@ -216,10 +216,10 @@ def register_evaluate(subparsers) -> None:
         ),
         epilog=(
             "examples:\n"
-            "  fakeface evaluate runs/default/model.keras work/crops --cropped --split test\n"
+            "  fakeface evaluate runs/lite0/model.keras work/crops --cropped --split test\n"
             "  fakeface evaluate edge/models/fakeface.tflite ../shared/data/faces --split test --json\n"
             "  fakeface evaluate model.onnx my_photos/              # every photo: the default without --cropped\n"
-            "  fakeface evaluate runs/default/model.keras work/crops --cropped --perturb   # + AUC under JPEG, blur...\n"
+            "  fakeface evaluate runs/lite0/model.keras work/crops --cropped --perturb   # + AUC under JPEG, blur...\n"
             "  fakeface evaluate edge/models/fakeface.tflite work/crops --cropped --split val \\\n"
             "      --compare runs/new/model.keras       # is the new model better, or is it noise?"
         ),
@@ -300,7 +300,7 @@ def register_calibrate(subparsers) -> None:
         ),
         epilog=(
             "examples:\n"
-            "  fakeface calibrate runs/default/model.keras work/crops --cropped\n"
+            "  fakeface calibrate runs/lite0/model.keras work/crops --cropped\n"
             "  fakeface calibrate edge/models/fakeface.tflite work/crops --cropped --target-real-acceptance 0.995"
         ),
     )
@@ -330,7 +330,7 @@ def run_calibrate(args) -> int:
 
 # -- generalise -------------------------------------------------------------------
 def register_generalise(subparsers) -> None:
-    from .architectures import ARCHITECTURES
+    from .architectures import ARCHITECTURES, DEFAULT_ARCH
 
     p = subparsers.add_parser(
         "generalise",
@@ -350,7 +350,7 @@ def register_generalise(subparsers) -> None:
         ),
         epilog=(
             "examples:\n"
-            "  fakeface generalise twins runs/default/model.keras work/crops --out reports/\n"
+            "  fakeface generalise twins runs/lite0/model.keras work/crops --out reports/\n"
             "  fakeface generalise perturb edge/models/fakeface.tflite work/crops --out reports/\n"
             "  fakeface generalise leave-one-out work/crops --out reports/loo      # ~15 min on 2 cores\n"
             "Run 'fakeface generalise REPORT --help' for each report's options."
@@ -383,7 +383,7 @@ def register_generalise(subparsers) -> None:
         "(threshold set on the validation split, measured on --split).  Shown next to the sources a\n"
         "model can separate by look (generated-photos, boredhumans vs all reals) and the overall\n"
         "number, so a twin at chance level cannot hide behind a good average.",
-        ["fakeface generalise twins runs/default/model.keras work/crops",
+        ["fakeface generalise twins runs/lite0/model.keras work/crops",
          "fakeface generalise twins edge/models/fakeface.tflite work/crops --out reports/ --json"])
     model_report(
         "perturb", "AUC after JPEG re-encoding, rescaling, blur and small crops/shifts",
@@ -392,7 +392,7 @@ def register_generalise(subparsers) -> None:
         "(what a different face detector does).  Reports the AUC, its change from the clean crops\n"
         "(the follow-up asks for a drop of at most 0.03), and fakes caught / reals accepted at the\n"
         "model's threshold, which shows when a perturbation shifts every score one way.",
-        ["fakeface generalise perturb runs/default/model.keras work/crops --out reports/",
+        ["fakeface generalise perturb runs/lite0/model.keras work/crops --out reports/",
          "fakeface generalise perturb model.onnx work/crops --split val --json"])
     model_report(
         "shortcuts", "does a photo property (backdrop, light, colour, JPEG) push real faces toward fake?",
@@ -426,11 +426,11 @@ def register_generalise(subparsers) -> None:
             "with all test reals (which no fold trains on).  'caught' and 'accepted' use each fold\n"
             "model's threshold, calibrated like the shipped one (--target-real-acceptance on the fold's\n"
             "validation reals) unless --threshold is given.\n\n"
-            "The default schedule is SHORT so that it fits a 2-core CPU: --arch default (the shipped\n"
-            "model's architecture), 4 epochs of at most 6000 training crops in batches of 32 (750 steps),\n"
-            "sources balanced as for the shipped model, a few minutes per fold on 2 cores.  Fewer steps\n"
-            "leave the BatchNorm statistics behind the weights (250 steps gave an in-distribution AUC\n"
-            "of 0.63 instead of 0.90).  Its AUCs are lower than a full training's; compare folds with\n"
+            "The default schedule is SHORT so that it fits a 2-core CPU: --arch lite0 (the shipped\n"
+            "model's architecture), 2 epochs of at most 4000 training crops in batches of 32, sources\n"
+            "balanced as for the shipped model, about 7 minutes per fold on 2 cores (the scratch-trained\n"
+            "--arch compact_q needs more steps: 4 epochs of 6000 crops, as its BatchNorm statistics must\n"
+            "be learned).  Its AUCs are lower than a full training's; compare folds with\n"
             "each other (and with the 'in-distribution test AUC' column, the same fold model on the\n"
             "sources it saw), not with the shipped model.\n"
             "Finished folds are kept in DIR/folds/*/fold.json and reused when the command is rerun\n"
@@ -445,10 +445,11 @@ def register_generalise(subparsers) -> None:
     )
     q.add_argument("crops", metavar="CROPS", help="crop folder made by 'fakeface prepare'")
     q.add_argument("--out", required=True, metavar="DIR", help="output folder: report files and one run per fold")
-    q.add_argument("--arch", choices=sorted(ARCHITECTURES), default="default",
-                   help="architecture (default: the shipped model's)")
-    q.add_argument("--epochs", type=positive_int, default=4, help="epochs per fold (default 4: a short schedule)")
-    q.add_argument("--limit", type=count_or_zero, default=6000, help="training crops per fold (default 6000; 0 = all)")
+    q.add_argument("--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCH,
+                   help=f"architecture (default: the shipped model's, {DEFAULT_ARCH})")
+    q.add_argument("--epochs", type=positive_int, default=2,
+                   help="epochs per fold (default 2: a short schedule, ~7 min per lite0 fold on 2 cores)")
+    q.add_argument("--limit", type=count_or_zero, default=4000, help="training crops per fold (default 4000; 0 = all)")
     q.add_argument("--batch-size", type=positive_int, default=32,
                    help="batch size (default 32: more steps in a short schedule)")
     q.add_argument("--balance", choices=("class", "source"), default="source",

@@ -24,7 +24,7 @@ from fakeface.edge.contract import ModelContract, fake_probabilities, file_sha25
 from fakeface.edge.errors import FakeFaceError
 from fakeface.edge.tf_environment import set_tf_environment
 
-from .architectures import ARCHITECTURES, build_model, count_macs
+from .architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
 from .augment import AugmentOptions, make_augment, make_window
 from .dataset import attach_context, load_split, make_dataset, read_geometry
 from .efficientnet_lite import feature_extractor, freeze_for_fine_tuning
@@ -40,7 +40,7 @@ MODEL_NAME = "model.keras"
 
 @dataclass
 class TrainOptions:
-    arch: str = "default"
+    arch: str = DEFAULT_ARCH
     epochs: Optional[int] = None
     batch_size: Optional[int] = None
     learning_rate: Optional[float] = None

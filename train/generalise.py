@@ -34,6 +34,7 @@ from .layout import CONTEXT_DIR, TWIN_PAIRS, Sample, scan_folder, select_split
 from .metrics import auc_interval, format_interval, json_safe, rate_interval, roc_auc, threshold_for_real_acceptance
 from .perturb import PERTURBATIONS
 from .scoring import score_batches, open_scorer
+from .architectures import DEFAULT_ARCH
 
 TWIN_REAL_ACCEPTANCE = 0.95  # the twins are compared where 95 % of real faces are accepted
 
@@ -313,9 +314,9 @@ def plot_perturb(report: PerturbReport, path) -> Path:
 # == leave one source out ==============================================================
 @dataclass
 class LeaveOneOutOptions:
-    arch: str = "default"
-    epochs: int = 4
-    limit: int = 6000  # training crops per fold: a short schedule that fits a small CPU
+    arch: str = DEFAULT_ARCH
+    epochs: int = 2
+    limit: int = 4000  # training crops per fold: a short schedule that fits a small CPU
     # Smaller than the recipe's 64: a short schedule needs the steps (BatchNorm statistics lag
     # the weights; 250 steps of 32 gave an in-distribution AUC of 0.63, 500 of 16 about 0.9).
     batch_size: Optional[int] = 32

@@ -47,7 +47,9 @@ def fit_linear_probe(model, extractor, train_cs: CropSet, val_cs: CropSet, balan
     t0 = time.perf_counter()
     x_train = _features(extractor, train_cs.images, verbose)
     x_val = _features(extractor, val_cs.images, verbose) if len(val_cs) else np.zeros((0, x_train.shape[1]))
-    mean, std = x_train.mean(0), x_train.std(0) + 1e-6
+    # A feature that hardly varies on the training crops (a dead ReLU6 channel) must not get a
+    # huge folded weight w / std: fine-tuning would wake it up and swamp the logit.
+    mean, std = x_train.mean(0), np.maximum(x_train.std(0), 1e-2)
 
     keras.utils.set_random_seed(seed)
     inp = keras.Input((x_train.shape[1],))
