@@ -12,11 +12,24 @@ import signal
 from typing import Iterator
 
 
+_received: list = []  # signals turned into KeyboardInterrupt so far in this process
+
+
+def interrupt_received() -> bool:
+    """Whether a SIGTERM arrived under :func:`sigterm_as_interrupt`.
+
+    Native code (TensorFlow's converters) can swallow the KeyboardInterrupt the handler
+    raises and surface a different error instead (SystemError, TypeError); code that turns
+    errors into "this step failed, go on" asks here first, so a stop still stops."""
+    return bool(_received)
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM into KeyboardInterrupt for the duration of the block (main thread only)."""
 
     def on_term(signum, frame):
+        _received.append(signum)
         raise KeyboardInterrupt
 
     try:

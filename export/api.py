@@ -22,6 +22,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from fakeface.edge.interrupts import interrupt_received
 from fakeface.edge.contract import (ModelContract, fake_probabilities, file_sha256, load_contract, save_contract,
                                     sidecar_path)
 from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
@@ -224,6 +225,8 @@ def _export_one(fmt, job, staging, stem, eval_crops, keras_probs, keras_row, flo
         worst = ", ".join(f"{l.name} ({l.metric} {l.value:.3g})" for l in losses[:3])
         log(f"  {fmt.key:<15} failed the gate; worst layers: {worst}", file=sys.stderr)
     except Exception as exc:  # diagnostics are a help, never a reason to abort the export
+        if interrupt_received():  # ...but a SIGTERM swallowed by the converter still stops it
+            raise KeyboardInterrupt from exc
         losses = []
         log(f"  {fmt.key:<15} diagnostics failed: {' '.join(str(exc).split())[:200]}", file=sys.stderr)
     if auto_float and losses:

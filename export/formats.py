@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from fakeface.edge.contract import ModelContract
+from fakeface.edge.interrupts import interrupt_received
 
 from . import onnx_export, tflite_export
 from .errors import ExportError
@@ -168,6 +169,8 @@ def run_export(fmt: ExportFormat, job: ExportJob, dest: Path, float_layers: Sequ
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # converters raise anything from ValueError to ConverterError
+        if interrupt_received():  # a SIGTERM that the converter's native code turned into another error
+            raise KeyboardInterrupt from exc
         seconds = time.perf_counter() - t0
         msg = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
         if os.environ.get("FAKEFACE_DEBUG"):
