@@ -22,10 +22,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from fakeface.edge.interrupts import interrupt_received
 from fakeface.edge.contract import (ModelContract, fake_probabilities, file_sha256, load_contract, save_contract,
                                     sidecar_path)
-from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
+from fakeface.edge.interrupts import interrupt_received, signals_deferred, sigterm_as_interrupt
 from fakeface.edge.errors import FakeFaceError
 from fakeface.train.dataset import model_pixels
 
