@@ -19,7 +19,7 @@ from typing import Optional
 import numpy as np
 
 from fakeface.edge.atomic import atomic_path, remove_stale_partials, write_text_atomic
-from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
+from fakeface.edge.interrupts import interrupt_received, signals_deferred, sigterm_as_interrupt
 from fakeface.edge.contract import ModelContract, fake_probabilities, file_sha256, save_contract
 from fakeface.edge.errors import FakeFaceError
 from fakeface.edge.tf_environment import set_tf_environment
@@ -115,6 +115,18 @@ def _epoch_checkpoint(keras, ckpt_dir: Path, history: dict):
                                   json.dumps({"epoch": epoch + 1, "history": history}) + "\n")
 
     return EpochCheckpoint()
+
+
+def _stop_on_swallowed_interrupt(keras):
+    class StopOnInterrupt(keras.callbacks.Callback):
+        """A SIGTERM whose KeyboardInterrupt TensorFlow's native code swallowed (it can land in
+        a C call) still stops training at the next batch, with the usual clean unwinding."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            if interrupt_received():
+                raise KeyboardInterrupt
+
+    return StopOnInterrupt()
 
 
 def _progress_line(keras, every: int = 50):
@@ -268,7 +280,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
                           # XLA compilation of the train step costs minutes on a small CPU and gains little.
                           jit_compile=False)
 
-    callbacks = [_epoch_checkpoint(keras, ckpt_dir, history)]
+    callbacks = [_epoch_checkpoint(keras, ckpt_dir, history), _stop_on_swallowed_interrupt(keras)]
     if opts.verbose:
         callbacks.append(_progress_line(keras))
     if opts.patience and val_ds is not None:
