@@ -91,7 +91,7 @@ def export_int8(job, dest: Path, float_layers: Sequence[str]) -> list:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     from .errors import ExportError
-    from .formats import keras_layer_names, match_layer_names
+    from .layer_names import keras_layer_names, match_layer_names
 
     src = float_source(job)
     exclude = []

@@ -112,7 +112,7 @@ def selective_int8(job, float_layers: Sequence[str], int8_io: bool) -> tuple[byt
     ``denylisted_nodes`` left in float; ``fully_quantize`` makes the I/O int8 too.
     """
     from .errors import ExportError
-    from .formats import keras_layer_names, match_layer_names
+    from .layer_names import keras_layer_names, match_layer_names
 
     tf = import_tf()
     conv = int8_converter(job)

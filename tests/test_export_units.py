@@ -9,7 +9,8 @@ import pytest
 from fakeface.edge.contract import ModelContract
 from fakeface.export.crops import load_calibration_set, load_eval_set
 from fakeface.export.errors import ExportError
-from fakeface.export.formats import FORMATS, FORMATS_BY_KEY, match_layer_names, select_formats
+from fakeface.export.formats import FORMATS, FORMATS_BY_KEY, select_formats
+from fakeface.export.layer_names import match_layer_names
 from fakeface.export.parity import ParityRow, apply_gate
 from fakeface.train.dataset import model_pixels
 
