@@ -147,6 +147,11 @@ def register_train(subparsers) -> None:
                    help="with --init-from: snap the first convolution to the int8 grid, freeze it and train "
                         "the rest (1-2 epochs at a low --learning-rate), so a full-int8 export decides like "
                         "the float model (see fakeface/train/int8_stem.py)")
+    p.add_argument("--quant-noise", type=non_negative_float, default=0.0, metavar="K",
+                   help="with --init-from: add int8 rounding noise (K x its standard deviation, calibrated on "
+                        "training crops) to every tensor a full-int8 export quantises, so the float model learns "
+                        "to decide as its int8 file will; 1 epoch at --learning-rate 5e-5 with K=1 is the "
+                        "default model's last phase (default 0: off; see fakeface/train/quant_noise.py)")
     p.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     p.add_argument("--limit", type=count_or_zero, default=0, help="use at most this many training crops (quick trials)")
     p.add_argument("--quiet", action="store_true", help="less output")
@@ -193,7 +198,8 @@ def run_train(args) -> int:
     opts = TrainOptions(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
                         learning_rate=args.learning_rate, patience=args.patience, augment=not args.no_augment,
                         strategy=args.strategy, resume=args.resume, seed=args.seed, limit=args.limit,
-                        init_from=args.init_from, int8_stem=args.int8_stem, balance=args.balance,
+                        init_from=args.init_from, int8_stem=args.int8_stem, quant_noise=args.quant_noise,
+                        balance=args.balance,
                         augment_options=_augment_options(args),
                         verbose=not args.quiet)
     result = train_run(args.crops, args.out, opts)

@@ -32,6 +32,7 @@ from .int8_stem import freeze_stem, snap_stem_to_int8_grid
 from .layout import TWIN_PAIRS
 from .linear_probe import fit_linear_probe
 from .metrics import classification_report, roc_auc, threshold_for_real_acceptance
+from .quant_noise import noise_for_int8, with_quantisation_noise, without_quantisation_noise
 from .plots import plot_confusion, plot_history, plot_roc
 from .robustness import robustness_report
 
@@ -54,6 +55,7 @@ class TrainOptions:
     steps_per_epoch: Optional[int] = None  # tests: a few steps instead of whole epochs
     init_from: Optional[str] = None  # start from this .keras model's weights (same arch), e.g. to fine-tune
     int8_stem: bool = False  # with init_from: snap the stem to the int8 grid, freeze it, train the rest
+    quant_noise: float = 0.0  # with init_from: int8 rounding noise on every quantised tensor, x this
     verbose: bool = True
     augment_options: AugmentOptions = field(default_factory=AugmentOptions)
 
@@ -180,6 +182,8 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     _, recipe = ARCHITECTURES[opts.arch]
     if opts.int8_stem and not opts.init_from:
         raise FakeFaceError("--int8-stem fine-tunes a trained model: give it with --init-from")
+    if opts.quant_noise and not (opts.init_from or opts.resume):
+        raise FakeFaceError("--quant-noise fine-tunes a trained model for int8: give it with --init-from")
     epochs = opts.epochs or recipe.epochs
     batch = opts.batch_size or recipe.batch_size
     lr = opts.learning_rate or recipe.learning_rate
@@ -233,7 +237,8 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         if opts.resume and (ckpt_dir / "last.keras").is_file() and state_path.is_file():
             state = json.loads(state_path.read_text(encoding="utf-8"))
             initial_epoch, history = int(state["epoch"]), state.get("history", {})
-            model = keras.models.load_model(ckpt_dir / "last.keras", safe_mode=True, compile=True)
+            trainee = keras.models.load_model(ckpt_dir / "last.keras", safe_mode=True, compile=True)
+            model = without_quantisation_noise(trainee)  # shares the trainee's layers
             if opts.verbose:
                 print(f"train: resuming after epoch {initial_epoch}")
         else:
@@ -265,6 +270,14 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
                 if opts.verbose:
                     print(f"train: stem snapped to the int8 grid (largest change {change:.4f} of a channel's "
                           "peak weight) and frozen")
+            trainee = model
+            if opts.quant_noise:
+                calib = train_cs.images[np.random.default_rng(opts.seed).permutation(len(train_cs))[:512]]
+                stds = noise_for_int8(model, calib, opts.quant_noise)
+                trainee = with_quantisation_noise(model, stds)  # shares model's layers and weights
+                if opts.verbose:
+                    print(f"train: int8 rounding noise (x{opts.quant_noise:g}) on {len(stds)} tensors, "
+                          f"std {min(stds.values()):.4f}-{max(stds.values()):.4f}, ranges from {len(calib)} crops")
             total = steps * epochs
             if recipe.schedule == "cosine":
                 warm = max(1, min(steps, total // 10))
@@ -274,7 +287,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
                 schedule = lr
             optimizer = (keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay)
                          if recipe.weight_decay else keras.optimizers.Adam(schedule))
-            model.compile(optimizer=optimizer,
+            trainee.compile(optimizer=optimizer,
                           loss=keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing),
                           metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
                           # XLA compilation of the train step costs minutes on a small CPU and gains little.
@@ -288,7 +301,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
                                                        restore_best_weights=True))
     t0 = time.perf_counter()
     if initial_epoch < epochs:
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+        trainee.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=steps, callbacks=callbacks, verbose=2 if opts.verbose else 0,
                   shuffle=False)  # the tf.data pipeline shuffles
     session_seconds = time.perf_counter() - t0
