@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -15,8 +16,13 @@ from fakeface.edge.imageio import load_image
 from fakeface.edge.pipeline import CheckerOptions, FakeFaceChecker
 from fakeface.edge.working_image import DEFAULT_WORKING_PIXELS, WorkingImage
 
-# The edge runtime's promise for a 12-MP photo at the default settings.
+# The edge runtime's promise for a 12-MP photo at the default settings: the whole process...
 PEAK_RSS_LIMIT_MB = 400
+# ...and what the photo itself adds over the 512x512 sample (decoding, the working copy, crops).
+PHOTO_COST_LIMIT_MB = 260
+# Under emulation (tests/arm64/run_arm64.sh sets this) QEMU's translated-code cache counts
+# towards the process's RSS, so only the photo's own cost is held to its limit there.
+EMULATED = bool(os.environ.get("FAKEFACE_EMULATED"))
 # Where the astronaut's face is in the 512x512 sample (as in test_check.py).
 ASTRONAUT_FACE = (180, 65, 85, 107)
 
@@ -66,19 +72,29 @@ def twelve_mp(sample_photo, tmp_path_factory):
     return path, faces
 
 
-@pytest.mark.slow
-def test_12_mp_photo_stays_under_the_memory_limit(twelve_mp):
-    path, expected = twelve_mp
+def checked_with_peak_rss(path) -> tuple[dict, int]:
+    """`fakeface check --json` on one photo in a process of its own: its report and peak RSS (MB)."""
     proc = subprocess.run([sys.executable, "-c", _MEASURE, str(path), "--json"], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr
     *lines, peak_mb = proc.stdout.splitlines()
     report = json.loads(lines[0])
     assert report["error"] is None
+    return report, int(peak_mb)
+
+
+@pytest.mark.slow
+def test_12_mp_photo_stays_under_the_memory_limit(twelve_mp, sample_photo):
+    path, expected = twelve_mp
+    report, peak_mb = checked_with_peak_rss(path)
     boxes = [f["box"] for f in report["faces"]]
     for face in expected:  # found, and in the photo's own pixel coordinates
         assert max(iou(face, b) for b in boxes) > 0.7, (face, boxes)
-    assert int(peak_mb) <= PEAK_RSS_LIMIT_MB, f"peak RSS {peak_mb} MB for a 4000x3000 photo"
+    _, small_mb = checked_with_peak_rss(sample_photo)
+    cost = peak_mb - small_mb
+    assert cost <= PHOTO_COST_LIMIT_MB, f"a 4000x3000 photo costs {cost} MB more than the 512x512 sample"
+    if not EMULATED:
+        assert peak_mb <= PEAK_RSS_LIMIT_MB, f"peak RSS {peak_mb} MB for a 4000x3000 photo"
 
 
 def test_working_copy_of_a_small_photo_is_the_photo_itself(sample_photo):

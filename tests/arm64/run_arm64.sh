@@ -407,7 +407,7 @@ if [ "$RUN_TESTS" = 1 ]; then
     phase "edge tests"
     say "FAKEFACE_EDGE_ONLY=1 python -m pytest -m 'not tf' (log: $LOGS/pytest.log)"
     rc=0  # (`cmd || rc=$?`: a failure is recorded, not fatal, and does not fire the ERR trap)
-    in_root bash -c "cd $IN_ROOT/main && FAKEFACE_EDGE_ONLY=1 python -m pytest -q -ra -m 'not tf' -p no:cacheprovider --durations=10 $PYTEST_ARGS" \
+    in_root bash -c "cd $IN_ROOT/main && FAKEFACE_EDGE_ONLY=1 FAKEFACE_EMULATED=qemu python -m pytest -q -ra -m 'not tf' -p no:cacheprovider --durations=10 $PYTEST_ARGS" \
         2>&1 | tee "$LOGS/pytest.log" || rc=$?
     TEST_SUMMARY=$(grep -E '(passed|failed|error|skipped|no tests ran).* in [0-9.]+s' "$LOGS/pytest.log" | tail -n 1 | tr -d '=' | sed 's/^ *//;s/ *$//' || true)
     [ "$rc" = 0 ] || die "edge test suite failed under arm64 emulation: ${TEST_SUMMARY:-pytest exit $rc} (log: $LOGS/pytest.log)"
