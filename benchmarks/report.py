@@ -237,10 +237,10 @@ def _save(fig, path: Path, plt) -> None:
 
 
 def charts_hint() -> str:
-    """What to install for the charts: the extra that brings matplotlib ([train]), or matplotlib itself."""
+    """What to install for the charts: the extra that brings matplotlib ([bench]), or matplotlib itself."""
     from fakeface.edge.extras import extra_providing, install_hint
 
-    return f"{install_hint(extra_providing('matplotlib') or 'train')} (or pip install matplotlib)"
+    return f"{install_hint(extra_providing('matplotlib') or 'bench')} (or pip install matplotlib)"
 
 
 def write_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, log=print) -> list[Path]:

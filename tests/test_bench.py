@@ -200,7 +200,7 @@ def test_report_without_matplotlib_names_the_extra(tiny_results, tmp_path, capsy
     out = tmp_path / "report"
     assert fakeface_main(["bench", "report", str(tiny_results), "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert 'charts skipped, matplotlib is not installed: needs: pip install "fakeface[train]"' in err, err
+    assert 'charts skipped, matplotlib is not installed: needs: pip install "fakeface[bench]"' in err, err
     assert (out / "report.md").is_file() and not list(out.glob("*.png"))
 
 
