@@ -26,7 +26,7 @@ from fakeface.edge.contract import (ModelContract, fake_probabilities, file_sha2
                                     sidecar_path)
 from fakeface.edge.interrupts import interrupt_received, signals_deferred, sigterm_as_interrupt
 from fakeface.edge.errors import FakeFaceError
-from fakeface.train.dataset import model_pixels
+from fakeface.train.data.dataset import model_pixels
 
 from .crops import load_calibration_set, load_eval_set
 from .diagnostics import diagnose, worst_layer_names

@@ -16,8 +16,8 @@ import numpy as np
 
 from fakeface.edge.contract import ModelContract
 from fakeface.edge.imageio import is_image_name
-from fakeface.train.dataset import CropSet, load_crops, model_pixels
-from fakeface.train.layout import SPLITS, Sample, source_key_of_crop, split_of
+from fakeface.train.data.dataset import CropSet, load_crops, model_pixels
+from fakeface.train.data.layout import SPLITS, Sample, source_key_of_crop, split_of
 
 from .errors import ExportError
 

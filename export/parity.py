@@ -21,7 +21,7 @@ from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.backends import available_backends, open_model
 from fakeface.edge.contract import fake_probabilities
 
-from fakeface.train.metrics import classification_report
+from fakeface.train.reports.metrics import classification_report
 
 EVAL_BATCH = 32
 

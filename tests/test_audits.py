@@ -26,7 +26,7 @@ SIZE = 48
 def _background_shortcut_crops(root, n=240, seed=0):
     """Synthetic face crops, identical in distribution inside the face box; outside it,
     reals get a random texture and fakes a flat colour."""
-    from fakeface.train.shortcut_audit import outside_face_mask
+    from fakeface.train.reports.shortcut_audit import outside_face_mask
     from fakeface.train.tiny import synthetic_faces
 
     rng = np.random.default_rng(seed)
@@ -94,7 +94,7 @@ def _photos_with_manifest(root, n=12, seed=3):
 
 
 def test_jitter_report_measures_box_moves(tmp_path, capsys):
-    from fakeface.train.box_stability import jitter_report, moved_boxes
+    from fakeface.train.reports.box_stability import jitter_report, moved_boxes
     from fakeface.train.tiny import build_tiny_model
 
     photos, crops = _photos_with_manifest(tmp_path)

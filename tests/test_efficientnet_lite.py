@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fakeface.train.torch_checkpoint import LEGACY_MAGIC, LEGACY_PROTOCOL, CheckpointError, read_state_dict
+from fakeface.train.models.torch_checkpoint import LEGACY_MAGIC, LEGACY_PROTOCOL, CheckpointError, read_state_dict
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lite0_reference.npz"
 
@@ -60,7 +60,7 @@ def test_reader_refuses_damaged_files(tmp_path):
 
 @pytest.mark.tf
 def test_reader_reads_the_shipped_checkpoint():
-    from fakeface.train.efficientnet_lite import checkpoint_path
+    from fakeface.train.models.efficientnet_lite import checkpoint_path
 
     state = read_state_dict(checkpoint_path())
     assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)
@@ -74,7 +74,7 @@ def test_reader_reads_the_shipped_checkpoint():
 def test_keras_port_matches_the_pytorch_reference():
     import keras
 
-    from fakeface.train.efficientnet_lite import build_lite0_backbone, checkpoint_path
+    from fakeface.train.models.efficientnet_lite import build_lite0_backbone, checkpoint_path
 
     ref = np.load(FIXTURE)
     pixels = ref["pixels"][None].astype(np.float32)
@@ -108,7 +108,7 @@ def test_folded_stem_takes_raw_pixels_like_the_normalised_backbone():
     from normalising first only along the bottom and right border (zero padding)."""
     import keras
 
-    from fakeface.train.efficientnet_lite import (build_lite0_backbone, build_lite0_classifier,
+    from fakeface.train.models.efficientnet_lite import (build_lite0_backbone, build_lite0_classifier,
                                                   fold_normalisation_into_stem, load_imagenet_weights)
 
     pixels = np.load(FIXTURE)["pixels"][None].astype(np.float32)
@@ -128,7 +128,7 @@ def test_folded_stem_takes_raw_pixels_like_the_normalised_backbone():
 def test_shipped_classifier_stem_is_exact_on_the_int8_grid():
     """The pretrained classifier's stem and first depthwise layer are snapped so that the
     converter's BatchNorm-folded, per-channel int8 kernels represent them exactly."""
-    from fakeface.train.efficientnet_lite import INT8_EXACT_LAYERS, build_lite0_classifier
+    from fakeface.train.models.efficientnet_lite import INT8_EXACT_LAYERS, build_lite0_classifier
 
     model = build_lite0_classifier(64)
     for name in INT8_EXACT_LAYERS:
@@ -154,7 +154,7 @@ def test_train_lite0_probes_then_fine_tunes_with_frozen_statistics(tmp_path):
     import keras
 
     from fakeface.edge.cli import main
-    from fakeface.train.efficientnet_lite import INT8_EXACT_LAYERS
+    from fakeface.train.models.efficientnet_lite import INT8_EXACT_LAYERS
     from fakeface.train.tiny import write_synthetic_crops
 
     crops = write_synthetic_crops(tmp_path / "crops", n=160, size=32)
@@ -167,8 +167,8 @@ def test_train_lite0_probes_then_fine_tunes_with_frozen_statistics(tmp_path):
     frozen = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(frozen) == 49 and not any(layer.trainable for layer in frozen)
     assert not any(model.get_layer(name).trainable for name in INT8_EXACT_LAYERS)
-    from fakeface.train.dataset import load_split
-    from fakeface.train.metrics import roc_auc
+    from fakeface.train.data.dataset import load_split
+    from fakeface.train.reports.metrics import roc_auc
 
     train, _ = load_split(crops, "train", progress=False)
     scores = model.predict(train.images.astype(np.float32), verbose=0).reshape(-1)

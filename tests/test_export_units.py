@@ -12,7 +12,7 @@ from fakeface.export.errors import ExportError
 from fakeface.export.formats import FORMATS, FORMATS_BY_KEY, select_formats
 from fakeface.export.layer_names import match_layer_names
 from fakeface.export.parity import ParityRow, apply_gate
-from fakeface.train.dataset import model_pixels
+from fakeface.train.data.dataset import model_pixels
 
 
 def test_parity_scores_use_the_shared_metrics():

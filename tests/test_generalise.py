@@ -92,7 +92,7 @@ def test_perturb_report(crops, model, tmp_path, capsys):
 
 
 def test_perturbations_keep_shape_and_shift_whole_pixels():
-    from fakeface.train.perturb import PERTURBATIONS, shift
+    from fakeface.train.reports.perturbations import PERTURBATIONS, shift
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
@@ -172,8 +172,8 @@ def test_evaluate_compare_tells_a_trained_model_from_an_untrained_one(crops, mod
 
 
 def test_paired_bootstrap_cancels_what_two_models_share():
-    from fakeface.train.compare import compare_scores
-    from fakeface.train.metrics import auc_interval
+    from fakeface.train.reports.compare import compare_scores
+    from fakeface.train.reports.metrics import auc_interval
 
     rng = np.random.default_rng(0)
     n = 90

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.tf
 @pytest.fixture(scope="module")
 def lite0():
     pytest.importorskip("tensorflow")
-    from fakeface.train.efficientnet_lite import build_lite0_classifier, freeze_for_fine_tuning
+    from fakeface.train.models.efficientnet_lite import build_lite0_classifier, freeze_for_fine_tuning
 
     model = build_lite0_classifier(64)
     freeze_for_fine_tuning(model)  # as training does: BatchNorm statistics stay as they are
@@ -20,7 +20,7 @@ def lite0():
 
 
 def test_noise_goes_where_the_converter_quantises(lite0):
-    from fakeface.train.quant_noise import quantised_tensor_layers
+    from fakeface.train.models.quant_noise import quantised_tensor_layers
 
     names = quantised_tensor_layers(lite0)
     kinds = {layer.name: type(layer).__name__ for layer in lite0.layers}
@@ -35,7 +35,7 @@ def test_noise_goes_where_the_converter_quantises(lite0):
 
 
 def test_rounding_noise_is_the_int8_step_over_root_twelve():
-    from fakeface.train.quant_noise import rounding_noise_std
+    from fakeface.train.models.quant_noise import rounding_noise_std
 
     assert rounding_noise_std(0.0, 6.0) == pytest.approx(6.0 / 255 / np.sqrt(12))
     # the converter's range always holds zero
@@ -44,7 +44,7 @@ def test_rounding_noise_is_the_int8_step_over_root_twelve():
 
 
 def test_noise_only_while_training_and_trains_the_shared_weights(lite0):
-    from fakeface.train.quant_noise import noise_for_int8, with_quantisation_noise, without_quantisation_noise
+    from fakeface.train.models.quant_noise import noise_for_int8, with_quantisation_noise, without_quantisation_noise
 
     x = np.random.default_rng(0).uniform(0, 255, (8, 64, 64, 3)).astype(np.float32)
     stds = noise_for_int8(lite0, x, 1.0)

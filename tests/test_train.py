@@ -93,7 +93,7 @@ def test_evaluate_refuses_crops_of_another_size(tf, synthetic_crops, tmp_path, c
 def test_build_tiny_model_really_learns(tf, tmp_path):
     import keras
 
-    from fakeface.train.metrics import roc_auc
+    from fakeface.train.reports.metrics import roc_auc
     from fakeface.train.tiny import build_tiny_model, synthetic_faces
 
     path = build_tiny_model(tmp_path / "tiny", steps=60)
@@ -108,7 +108,7 @@ def test_build_tiny_model_really_learns(tf, tmp_path):
 def test_srm_architecture_loads_in_safe_mode_with_frozen_filters(tf, tmp_path):
     import keras
 
-    from fakeface.train.architectures import build_model, count_macs, srm_kernels
+    from fakeface.train.models.architectures import build_model, count_macs, srm_kernels
 
     model = build_model("srm", 48)
     path = tmp_path / "d.keras"
@@ -125,8 +125,8 @@ def test_srm_architecture_loads_in_safe_mode_with_frozen_filters(tf, tmp_path):
 def test_compact_architecture_fits_the_small_edge_budget(tf, tmp_path):
     import keras
 
-    from fakeface.train.arch_compact import high_pass_3x3
-    from fakeface.train.architectures import build_model, count_macs
+    from fakeface.train.models.arch_compact import high_pass_3x3
+    from fakeface.train.models.architectures import build_model, count_macs
 
     model = build_model("compact_q", 96)
     # <= 0.5 ms int8 per face on one x86 core (benchmarks/) needs at most ~15M multiply-adds.
@@ -140,7 +140,7 @@ def test_compact_architecture_fits_the_small_edge_budget(tf, tmp_path):
 
 
 def test_augmentation_keeps_pixels_valid(tf):
-    from fakeface.train.augment import AugmentOptions, make_augment
+    from fakeface.train.data.augment import AugmentOptions, make_augment
 
     aug = make_augment(32, AugmentOptions(jpeg_p=1.0, rescale_p=1.0, blur_p=1.0, color_p=1.0))
     img = tf.constant(np.random.default_rng(0).integers(0, 256, (32, 32, 3)), tf.uint8)
@@ -152,8 +152,8 @@ def test_augmentation_keeps_pixels_valid(tf):
 
 
 def test_int8_stem_snaps_the_folded_kernel_onto_the_int8_grid(tf):
-    from fakeface.train.architectures import build_model
-    from fakeface.train.int8_stem import freeze_stem, snap_stem_to_int8_grid
+    from fakeface.train.models.architectures import build_model
+    from fakeface.train.models.int8_stem import freeze_stem, snap_stem_to_int8_grid
 
     model = build_model("compact_q", 48)
     bn = model.get_layer("stem_bn")
@@ -179,8 +179,8 @@ def test_int8_stem_snaps_the_folded_kernel_onto_the_int8_grid(tf):
 def test_training_windows_come_from_the_context(tf, tmp_path):
     import cv2
 
-    from fakeface.train.augment import AugmentOptions, make_window
-    from fakeface.train.dataset import CropSet, attach_context, make_dataset
+    from fakeface.train.data.augment import AugmentOptions, make_window
+    from fakeface.train.data.dataset import CropSet, attach_context, make_dataset
 
     rng = np.random.default_rng(3)
     wide = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)  # a face's 48-px context window

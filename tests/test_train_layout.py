@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from fakeface.train.layout import crop_relpath, scan_folder, source_key_of_crop, split_of
-from fakeface.train.metrics import classification_report, roc_auc, roc_curve, threshold_for_real_acceptance
+from fakeface.train.data.layout import crop_relpath, scan_folder, source_key_of_crop, split_of
+from fakeface.train.reports.metrics import classification_report, roc_auc, roc_curve, threshold_for_real_acceptance
 
 
 def test_split_follows_the_baseline_rule_and_never_changes():
@@ -69,7 +69,7 @@ def test_classification_report_counts():
 
 
 def test_intervals_cover_the_estimate_and_shrink_with_more_faces():
-    from fakeface.train.metrics import auc_interval, rate_interval, roc_auc
+    from fakeface.train.reports.metrics import auc_interval, rate_interval, roc_auc
 
     assert rate_interval(0, 20)[0] == 0.0 and rate_interval(20, 20)[1] == 1.0
     lo, hi = rate_interval(30, 88)
@@ -90,7 +90,7 @@ def test_intervals_cover_the_estimate_and_shrink_with_more_faces():
 
 
 def test_source_balance_gives_every_source_of_a_class_the_same_weight():
-    from fakeface.train.dataset import CropSet, sample_weights
+    from fakeface.train.data.dataset import CropSet, sample_weights
 
     sources = ["real/big"] * 60 + ["real/small"] * 20 + ["fake/only"] * 40
     labels = np.array([0] * 80 + [1] * 40, np.int32)
@@ -107,7 +107,7 @@ def test_source_balance_gives_every_source_of_a_class_the_same_weight():
 def test_crops_of_another_size_are_resized_or_refused_one_by_one(tmp_path):
     import cv2
 
-    from fakeface.train.dataset import WRONG_SIZE, load_crops
+    from fakeface.train.data.dataset import WRONG_SIZE, load_crops
 
     for rel, side in (("real/a/x.jpg.png", 8), ("fake/b/y.jpg.png", 8), ("fake/b/stray.png", 20)):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)

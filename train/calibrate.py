@@ -14,8 +14,8 @@ from pathlib import Path
 from fakeface.edge.contract import save_contract
 from fakeface.edge.errors import FakeFaceError
 
-from .metrics import roc_auc, threshold_for_real_acceptance
-from .scoring import score_folder
+from .reports.metrics import roc_auc, threshold_for_real_acceptance
+from .reports.scoring import score_folder
 
 
 @dataclass

@@ -13,7 +13,7 @@ import sys
 from fakeface.edge.cli_numbers import (NumberOption, count_or_zero, face_pixels, non_negative_float, positive_float,
                                        positive_int, probability, share_above_zero)
 
-from .layout import SPLITS
+from .data.layout import SPLITS
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
 # The model contract's sane range for input_size (fakeface.edge.contract).
@@ -22,7 +22,7 @@ crop_side = NumberOption(int, low=8, high=1024)
 
 # -- prepare ----------------------------------------------------------------------
 def register_prepare(subparsers) -> None:
-    from .prepare import (DEFAULT_CONTEXT, DEFAULT_CROP_MARGIN, DEFAULT_CROP_MODE, DEFAULT_INPUT_SIZE,
+    from .data.prepare import (DEFAULT_CONTEXT, DEFAULT_CROP_MARGIN, DEFAULT_CROP_MODE, DEFAULT_INPUT_SIZE,
                           DEFAULT_NATIVE_MAX_SIDE)
 
     p = subparsers.add_parser(
@@ -76,7 +76,7 @@ def register_prepare(subparsers) -> None:
 
 
 def run_prepare(args) -> int:
-    from .prepare import PrepareOptions, prepare_folder
+    from .data.prepare import PrepareOptions, prepare_folder
 
     opts = PrepareOptions(input_size=args.input_size, crop_margin=args.crop_margin, crop_mode=args.crop,
                           native_max_side=args.native_max_side, context=args.context, faces=args.faces,
@@ -98,7 +98,7 @@ def run_prepare(args) -> int:
 
 # -- train ------------------------------------------------------------------------
 def register_train(subparsers) -> None:
-    from .architectures import ARCHITECTURES, DEFAULT_ARCH
+    from .models.architectures import ARCHITECTURES, DEFAULT_ARCH
 
     p = subparsers.add_parser(
         "train",
@@ -146,12 +146,12 @@ def register_train(subparsers) -> None:
     p.add_argument("--int8-stem", action="store_true",
                    help="with --init-from: snap the first convolution to the int8 grid, freeze it and train "
                         "the rest (1-2 epochs at a low --learning-rate), so a full-int8 export decides like "
-                        "the float model (see fakeface/train/int8_stem.py)")
+                        "the float model (see fakeface/train/models/int8_stem.py)")
     p.add_argument("--quant-noise", type=non_negative_float, default=0.0, metavar="K",
                    help="with --init-from: add int8 rounding noise (K x its standard deviation, calibrated on "
                         "training crops) to every tensor a full-int8 export quantises, so the float model learns "
                         "to decide as its int8 file will; 1 epoch at --learning-rate 5e-5 with K=1 is the "
-                        "default model's last phase (default 0: off; see fakeface/train/quant_noise.py)")
+                        "default model's last phase (default 0: off; see fakeface/train/models/quant_noise.py)")
     p.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     p.add_argument("--limit", type=count_or_zero, default=0, help="use at most this many training crops (quick trials)")
     p.add_argument("--quiet", action="store_true", help="less output")
@@ -182,7 +182,7 @@ def _add_box_and_style_augment(p) -> None:
 def _augment_options(args):
     from dataclasses import replace
 
-    from .augment import AugmentOptions
+    from .data.augment import AugmentOptions
 
     return replace(AugmentOptions().with_strength(getattr(args, "augment_strength", 1.0)), scale_p=args.scale_augment,
                    box_jitter_p=args.box_jitter, style_p=args.style_augment,
@@ -263,7 +263,7 @@ def evaluate_split(split, cropped: bool) -> tuple[str, str]:
 
 
 def run_evaluate(args) -> int:
-    from .evaluate import EvaluateOptions, evaluate_model
+    from .reports.evaluate import EvaluateOptions, evaluate_model
 
     args.split, note = evaluate_split(args.split, args.cropped)
     if note:
@@ -278,13 +278,13 @@ def run_evaluate(args) -> int:
     report = evaluate_model(args.model, args.data, opts)
     out = report.to_json() if args.json else report.to_markdown()
     if args.perturb:
-        from .generalise import perturb_report
+        from .reports.generalise import perturb_report
 
         pr = perturb_report(args.model, args.data, split=args.split, threshold=args.threshold, backend=args.backend,
                             batch_size=args.batch_size, progress=opts.progress)
         out = {**out, "perturb": pr.to_json()} if args.json else out + "\n\n" + pr.to_markdown()
     if args.compare:
-        from .compare import compare_models
+        from .reports.compare import compare_models
 
         cmp = compare_models(report.faces, args.model, args.compare, args.data, opts)
         out = {**out, "compare": cmp.to_json()} if args.json else out + "\n\n" + cmp.to_markdown()
@@ -336,7 +336,7 @@ def run_calibrate(args) -> int:
 
 # -- generalise -------------------------------------------------------------------
 def register_generalise(subparsers) -> None:
-    from .architectures import ARCHITECTURES, DEFAULT_ARCH
+    from .models.architectures import ARCHITECTURES, DEFAULT_ARCH
 
     p = subparsers.add_parser(
         "generalise",
@@ -482,7 +482,7 @@ def run_generalise(args) -> int:
         from .onednn import import_tf_for_training
 
         import_tf_for_training()  # it trains: see run_train
-    from . import generalise as g
+    from .reports import generalise as g
 
     progress = not (args.quiet or args.json)
     if args.report == "leave-one-out":
@@ -496,7 +496,8 @@ def run_generalise(args) -> int:
         report = g.leave_one_out(args.crops, args.out, opts)
         stem, plot = "leave_one_out", g.plot_leave_one_out
     else:
-        from . import box_stability, shortcut_audit
+        from .reports import box_stability
+        from .reports import shortcut_audit
 
         if args.report == "jitter":
             report = box_stability.jitter_report(args.model, args.crops, args.photos, split=args.split,

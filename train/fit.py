@@ -24,17 +24,17 @@ from fakeface.edge.contract import ModelContract, fake_probabilities, file_sha25
 from fakeface.edge.errors import FakeFaceError
 from fakeface.edge.tf_environment import set_tf_environment
 
-from .architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
-from .augment import AugmentOptions, make_augment, make_window
-from .dataset import attach_context, load_split, make_dataset, read_geometry
-from .efficientnet_lite import feature_extractor, freeze_for_fine_tuning
-from .int8_stem import freeze_stem, snap_stem_to_int8_grid
-from .layout import TWIN_PAIRS
-from .linear_probe import fit_linear_probe
-from .metrics import classification_report, roc_auc, threshold_for_real_acceptance
-from .quant_noise import noise_for_int8, with_quantisation_noise, without_quantisation_noise
-from .plots import plot_confusion, plot_history, plot_roc
-from .robustness import robustness_report
+from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
+from .data.augment import AugmentOptions, make_augment, make_window
+from .data.dataset import attach_context, load_split, make_dataset, read_geometry
+from .models.efficientnet_lite import feature_extractor, freeze_for_fine_tuning
+from .models.int8_stem import freeze_stem, snap_stem_to_int8_grid
+from .data.layout import TWIN_PAIRS
+from .models.linear_probe import fit_linear_probe
+from .reports.metrics import classification_report, roc_auc, threshold_for_real_acceptance
+from .models.quant_noise import noise_for_int8, with_quantisation_noise, without_quantisation_noise
+from .reports.plots import plot_confusion, plot_history, plot_roc
+from .reports.robustness import robustness_report
 
 MODEL_NAME = "model.keras"
 

@@ -2,7 +2,7 @@
 a logistic regression on frozen, pooled ImageNet features, per input size and margin.
 
     fakeface prepare ../shared/data/faces work/crops224 --crop resize --crop-margin 0.4 --input-size 224
-    python -m fakeface.train.probe_geometry work/crops224 --sizes 128,160 --margins 0.1,0.25,0.4
+    python -m fakeface.train.reports.probe_geometry work/crops224 --sizes 128,160 --margins 0.1,0.25,0.4
 
 Every smaller margin is cut from the centre of the 0.4-margin crops and resized, so one
 `prepare` serves the whole grid.  Reports validation AUC overall and per twin pair, and the
@@ -18,8 +18,8 @@ import json
 import cv2
 import numpy as np
 
-from .dataset import load_split, sample_weights
-from .layout import TWIN_PAIRS
+from ..data.dataset import load_split, sample_weights
+from ..data.layout import TWIN_PAIRS
 from .metrics import roc_auc
 
 TAPS = {"b04": 4, "b07": 7, "b10": 10, "b14": 14}
@@ -29,7 +29,7 @@ def tapped_backbone(size: int):
     """The pretrained Lite0 backbone with pooled outputs after blocks 4, 7, 10, 14 and the head."""
     import keras
 
-    from .efficientnet_lite import build_lite0_backbone
+    from ..models.efficientnet_lite import build_lite0_backbone
 
     full = build_lite0_backbone(size, pooled=False)
     names = {layer.name for layer in full.layers}
@@ -86,7 +86,7 @@ def summarise(p: np.ndarray, cs) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fakeface.train.probe_geometry", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m fakeface.train.reports.probe_geometry", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("crops", help="crops from 'fakeface prepare --crop resize' with the largest margin")
     ap.add_argument("--sizes", default="128,160", help="input sizes, comma list (default 128,160)")

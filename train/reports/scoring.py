@@ -19,8 +19,8 @@ from fakeface.edge.errors import FakeFaceError, ImageError, ModelError
 from fakeface.edge.imageio import load_image
 from fakeface.edge.tf_environment import set_tf_environment
 
-from .dataset import WRONG_SIZE, load_crops, model_pixels
-from .layout import Sample, scan_folder, select_split
+from ..data.dataset import WRONG_SIZE, load_crops, model_pixels
+from ..data.layout import Sample, scan_folder, select_split
 
 CHUNK = 32  # photos detected per batch
 
@@ -81,7 +81,7 @@ def score_folder(model_path, data_dir, split: Optional[str], cropped: bool, dete
 def _score_raw(contract, score, samples: list[Sample], detector: str, batch_size: int, progress: bool) -> ScoredFaces:
     from tqdm import tqdm
 
-    from .detectors import make_detector
+    from ..data.detectors import make_detector
 
     detect = make_detector(detector)
     labels, scores, sources, paths, no_face, unreadable = [], [], [], [], [], []

@@ -17,8 +17,8 @@ import numpy as np
 
 from fakeface.edge.contract import fake_probabilities
 
-from .dataset import CropSet, sample_weights
-from .metrics import roc_auc
+from ..data.dataset import CropSet, sample_weights
+from ..reports.metrics import roc_auc
 
 HEAD_LAYER = "fake_probability"
 

@@ -22,7 +22,7 @@ from fakeface.edge.contract import crop_face
 from fakeface.edge.errors import FakeFaceError, ImageError
 from fakeface.edge.imageio import load_image
 
-from .layout import split_of
+from ..data.layout import split_of
 from .metrics import json_safe
 from .scoring import open_scorer, score_batches
 

@@ -29,12 +29,12 @@ from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.contract import ModelContract, in_model_colour_order
 from fakeface.edge.errors import FakeFaceError
 
-from .dataset import CropSet, load_crops, model_pixels
-from .layout import CONTEXT_DIR, TWIN_PAIRS, Sample, scan_folder, select_split
+from ..data.dataset import CropSet, load_crops, model_pixels
+from ..data.layout import CONTEXT_DIR, TWIN_PAIRS, Sample, scan_folder, select_split
 from .metrics import auc_interval, format_interval, json_safe, rate_interval, roc_auc, threshold_for_real_acceptance
-from .perturb import PERTURBATIONS
+from .perturbations import PERTURBATIONS
 from .scoring import score_batches, open_scorer
-from .architectures import DEFAULT_ARCH
+from ..models.architectures import DEFAULT_ARCH
 
 TWIN_REAL_ACCEPTANCE = 0.95  # the twins are compared where 95 % of real faces are accepted
 
@@ -404,9 +404,9 @@ def _write_view(crops_dir: Path, view: Path, samples: list[Sample]) -> None:
 
 def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str, real: Optional[str],
               opts: LeaveOneOutOptions) -> FoldResult:
-    from .augment import AugmentOptions
-    from .calibrate import calibrate_model
-    from .fit import TrainOptions, train_run
+    from ..data.augment import AugmentOptions
+    from ..calibrate import calibrate_model
+    from ..fit import TrainOptions, train_run
 
     t0 = time.perf_counter()
     held = {fake} | ({real} if real else set())

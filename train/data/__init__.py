@@ -1,0 +1,1 @@
+"""Crop folders: their layout and fixed split, face detection and cropping, loading and augmentation."""
