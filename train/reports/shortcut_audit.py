@@ -26,9 +26,9 @@ import numpy as np
 
 from fakeface.edge.errors import FakeFaceError
 
-from .generalise import score_crop_split
+from .common import score_crop_split
 from .metrics import format_interval, json_safe, percentile_interval, rate_interval
-from .robustness import jpeg
+from .perturbations import jpeg
 from .scoring import score_batches
 
 

@@ -1,0 +1,86 @@
+"""`fakeface train`: fit a classifier on a crop folder."""
+
+from __future__ import annotations
+
+from fakeface.edge.cli_numbers import count_or_zero, non_negative_float, positive_float, positive_int
+
+from .options import FORMATTER, add_box_and_style_augment, add_scale_augment, augment_options
+
+
+def register(subparsers) -> None:
+    from ..models.architectures import ARCHITECTURES, DEFAULT_ARCH
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a real/fake face classifier on a folder of crops",
+        formatter_class=FORMATTER,
+        description=(
+            "Train on CROPS (made by 'fakeface prepare': real/ and fake/ with source sub-folders).\n"
+            "The split is fixed by the md5 of each photo's relative path (0-7 train, 8 validation,\n"
+            "9 test), so the test split never changes between runs.  Writes into RUN: model.keras,\n"
+            "its metadata sidecar model.keras.json (crop geometry, threshold, sha256), metrics.json\n"
+            "with per-source results on validation and test, PNG plots, and a checkpoint per epoch\n"
+            "(--resume continues from it).  The model takes raw RGB pixels 0..255."
+        ),
+        epilog=(
+            "examples:\n"
+            "  fakeface train work/crops --out runs/lite0 --box-jitter 0.5 --style-augment 0.3 --background-augment 0.15\n"
+            "  fakeface train work/crops --out runs/seed --arch seed --epochs 8\n"
+            "  fakeface train work/crops --out runs/lite0 --resume      # after an interruption"
+        ),
+    )
+    p.add_argument("crops", metavar="CROPS", help="crop folder made by 'fakeface prepare'")
+    p.add_argument("--out", required=True, metavar="RUN", help="output folder of this run")
+    p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCH,
+                   help=f"model architecture (default {DEFAULT_ARCH}; seed = the reference article's CNN)")
+    p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the architecture's recipe, 6 for lite0, 8 for seed and compact_q)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: the architecture's recipe)")
+    p.add_argument("--learning-rate", type=positive_float, default=None, help="peak learning rate (default: the recipe's)")
+    p.add_argument("--patience", type=count_or_zero, default=0,
+                   help="stop early after this many epochs without a better validation AUC (default 0: off)")
+    p.add_argument("--balance", choices=("class", "source"), default="source",
+                   help="loss weights: class = real and fake count equally; source = also every source "
+                        "folder within a class counts equally, so small sources are not drowned (default)")
+    p.add_argument("--no-augment", action="store_true", help="train without augmentation (for comparisons)")
+    add_scale_augment(p)
+    add_box_and_style_augment(p)
+    p.add_argument("--augment-strength", type=non_negative_float, default=1.0, metavar="S",
+                   help="how often the trace-destroying augmentations (random JPEG, downscale-upscale, blur) "
+                        "are applied, relative to the default (1.0: 16 %%, 10 %% and 6 %% of crops; 2 = twice as often)")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                   help="tf.distribute strategy (multiworker reads TF_CONFIG)")
+    p.add_argument("--resume", action="store_true", help="continue from RUN's last epoch checkpoint")
+    p.add_argument("--init-from", metavar="MODEL",
+                   help="start from the weights of a trained .keras model of the same architecture "
+                        "(a warm restart with a fresh learning-rate schedule)")
+    p.add_argument("--int8-stem", action="store_true",
+                   help="with --init-from: snap the first convolution to the int8 grid, freeze it and train "
+                        "the rest (1-2 epochs at a low --learning-rate), so a full-int8 export decides like "
+                        "the float model (see fakeface/train/models/int8_stem.py)")
+    p.add_argument("--quant-noise", type=non_negative_float, default=0.0, metavar="K",
+                   help="with --init-from: add int8 rounding noise (K x its standard deviation, calibrated on "
+                        "training crops) to every tensor a full-int8 export quantises, so the float model learns "
+                        "to decide as its int8 file will; 1 epoch at --learning-rate 5e-5 with K=1 is the "
+                        "default model's last phase (default 0: off; see fakeface/train/models/quant_noise.py)")
+    p.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
+    p.add_argument("--limit", type=count_or_zero, default=0, help="use at most this many training crops (quick trials)")
+    p.add_argument("--quiet", action="store_true", help="less output")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..onednn import import_tf_for_training
+
+    import_tf_for_training()  # oneDNN on: ~2x faster training steps on x86
+    from ..fit import TrainOptions, train_run
+
+    opts = TrainOptions(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+                        learning_rate=args.learning_rate, patience=args.patience, augment=not args.no_augment,
+                        strategy=args.strategy, resume=args.resume, seed=args.seed, limit=args.limit,
+                        init_from=args.init_from, int8_stem=args.int8_stem, quant_noise=args.quant_noise,
+                        balance=args.balance,
+                        augment_options=augment_options(args),
+                        verbose=not args.quiet)
+    result = train_run(args.crops, args.out, opts)
+    print(result.summary())
+    return 0
