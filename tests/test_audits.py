@@ -27,7 +27,7 @@ def _background_shortcut_crops(root, n=240, seed=0):
     """Synthetic face crops, identical in distribution inside the face box; outside it,
     reals get a random texture and fakes a flat colour."""
     from fakeface.train.reports.shortcut_audit import outside_face_mask
-    from fakeface.train.tiny import synthetic_faces
+    from tiny_models import synthetic_faces
 
     rng = np.random.default_rng(seed)
     faces, labels = synthetic_faces(2 * n, SIZE, seed)
@@ -53,7 +53,7 @@ def _cli(*argv) -> int:
 
 
 def test_shortcut_audit_flags_a_background_shortcut(tmp_path, capsys):
-    from fakeface.train.tiny import build_tiny_model
+    from tiny_models import build_tiny_model
 
     crops = _background_shortcut_crops(tmp_path / "crops")
     model = build_tiny_model(tmp_path / "model", crops_dir=crops, steps=200, input_size=SIZE)
@@ -76,7 +76,7 @@ def test_shortcut_audit_flags_a_background_shortcut(tmp_path, capsys):
 
 def _photos_with_manifest(root, n=12, seed=3):
     """Photos with one synthetic face each, and the manifest 'prepare' would write for them."""
-    from fakeface.train.tiny import synthetic_faces
+    from tiny_models import synthetic_faces
 
     faces, labels = synthetic_faces(n, 64, seed)
     photos, crops = root / "photos", root / "crops"
@@ -95,7 +95,7 @@ def _photos_with_manifest(root, n=12, seed=3):
 
 def test_jitter_report_measures_box_moves(tmp_path, capsys):
     from fakeface.train.reports.box_stability import jitter_report, moved_boxes
-    from fakeface.train.tiny import build_tiny_model
+    from tiny_models import build_tiny_model
 
     photos, crops = _photos_with_manifest(tmp_path)
     model = build_tiny_model(tmp_path / "model", steps=40)

@@ -155,7 +155,7 @@ def test_train_lite0_probes_then_fine_tunes_with_frozen_statistics(tmp_path):
 
     from fakeface.edge.cli import main
     from fakeface.train.models.efficientnet_lite import INT8_EXACT_LAYERS
-    from fakeface.train.tiny import write_synthetic_crops
+    from tiny_models import write_synthetic_crops
 
     crops = write_synthetic_crops(tmp_path / "crops", n=160, size=32)
     run = tmp_path / "run"

@@ -74,7 +74,7 @@ def tiny(tmp_path_factory):
     """tiny.keras + calib/ + eval/ crop folders; the train layer's tiny model when it is there."""
     root = tmp_path_factory.mktemp("export")
     try:
-        from fakeface.train.tiny import build_tiny_model, write_synthetic_crops
+        from tiny_models import build_tiny_model, write_synthetic_crops
     except ImportError:  # export tests must not depend on the train layer's helpers
         rng = np.random.default_rng(0)
         _write_split(root / "calib", 40, rng)

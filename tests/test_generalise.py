@@ -28,7 +28,7 @@ def tf():
 
 @pytest.fixture(scope="module")
 def crops(tmp_path_factory, tf):
-    from fakeface.train.tiny import write_synthetic_crops
+    from tiny_models import write_synthetic_crops
 
     root = tmp_path_factory.mktemp("gen")
     made = {seed: write_synthetic_crops(root / f"seed{seed}", n=120, size=32, seed=seed) for seed in (1, 2)}
@@ -41,7 +41,7 @@ def crops(tmp_path_factory, tf):
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory, crops, tf):
-    from fakeface.train.tiny import build_tiny_model
+    from tiny_models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("model"), crops_dir=crops, steps=60)
 
@@ -149,7 +149,7 @@ def test_evaluate_perturb_flag(crops, model, capsys):
 
 
 def test_evaluate_compare_tells_a_trained_model_from_an_untrained_one(crops, model, tmp_path, capsys):
-    from fakeface.train.tiny import build_tiny_model
+    from tiny_models import build_tiny_model
 
     untrained = build_tiny_model(tmp_path / "untrained", crops_dir=crops, steps=1, seed=3)  # one step
     assert _cli("evaluate", untrained, crops, "--cropped", "--split", "all", "--compare", model, "--json",

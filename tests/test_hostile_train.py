@@ -77,7 +77,7 @@ def src(tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     pytest.importorskip("tensorflow")
-    from fakeface.train.tiny import build_tiny_model
+    from tiny_models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny"), steps=10, input_size=SIZE)
 
@@ -205,7 +205,7 @@ def test_evaluate_cropped_with_hostile_files_among_crops(src, prepared, tiny_mod
 @pytest.mark.slow
 def test_evaluate_cropped_at_another_size_is_one_clear_error(prepared, tmp_path):
     pytest.importorskip("tensorflow")
-    from fakeface.train.tiny import build_tiny_model
+    from tiny_models import build_tiny_model
 
     out, proc = prepared
     model = build_tiny_model(tmp_path / "m24", steps=2, input_size=24)
@@ -271,7 +271,7 @@ def test_a_keras_file_carrying_python_code_is_refused(tmp_path):
     keras.Model(inp, out).save(path)
     save_contract(path, ModelContract(input_size=SIZE, format="keras", sha256=file_sha256(path)))
     data = tmp_path / "data"
-    from fakeface.train.tiny import write_synthetic_crops
+    from tiny_models import write_synthetic_crops
 
     write_synthetic_crops(data, n=8, size=SIZE)
     dist = tmp_path / "dist"

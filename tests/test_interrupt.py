@@ -135,7 +135,7 @@ def test_prepare_interrupted_leaves_complete_files_and_resumes(many_photos, tmp_
 @pytest.fixture(scope="module")
 def synthetic_crops(tmp_path_factory) -> Path:
     pytest.importorskip("tensorflow")
-    from fakeface.train.tiny import write_synthetic_crops
+    from tiny_models import write_synthetic_crops
 
     return write_synthetic_crops(tmp_path_factory.mktemp("syn") / "crops", n=400, size=SIZE)
 
@@ -177,7 +177,7 @@ def test_train_sigterm_then_resume_finishes(synthetic_crops, tmp_path):
 # -- export -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_keras(synthetic_crops, tmp_path_factory) -> Path:
-    from fakeface.train.tiny import build_tiny_model
+    from tiny_models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny"), crops_dir=synthetic_crops, steps=20, input_size=SIZE)
 

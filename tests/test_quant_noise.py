@@ -69,7 +69,7 @@ def test_quant_noise_phase_saves_a_clean_model(tmp_path, capsys):
     pytest.importorskip("tensorflow")
     import keras
 
-    from fakeface.train.tiny import build_tiny_model, write_synthetic_crops
+    from tiny_models import build_tiny_model, write_synthetic_crops
 
     crops = write_synthetic_crops(tmp_path / "crops", n=120, size=32)
     base = build_tiny_model(tmp_path / "base", steps=20)

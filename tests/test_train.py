@@ -21,7 +21,7 @@ def tf():
 
 @pytest.fixture(scope="module")
 def synthetic_crops(tmp_path_factory):
-    from fakeface.train.tiny import write_synthetic_crops
+    from tiny_models import write_synthetic_crops
 
     return write_synthetic_crops(tmp_path_factory.mktemp("crops"), n=320, size=32)
 
@@ -83,7 +83,7 @@ def test_train_resume_evaluate_calibrate(tf, synthetic_crops, tmp_path, capsys):
 
 
 def test_evaluate_refuses_crops_of_another_size(tf, synthetic_crops, tmp_path, capsys):
-    from fakeface.train.tiny import build_tiny_model
+    from tiny_models import build_tiny_model
 
     model = build_tiny_model(tmp_path / "m", steps=5, input_size=24)
     assert _cli("evaluate", model, synthetic_crops, "--cropped", "--split", "all") == 2
@@ -94,7 +94,7 @@ def test_build_tiny_model_really_learns(tf, tmp_path):
     import keras
 
     from fakeface.train.reports.metrics import roc_auc
-    from fakeface.train.tiny import build_tiny_model, synthetic_faces
+    from tiny_models import build_tiny_model, synthetic_faces
 
     path = build_tiny_model(tmp_path / "tiny", steps=60)
     contract = load_contract(path)

@@ -68,8 +68,8 @@ def write_synthetic_crops(out_dir: str | os.PathLike, n: int = 80, size: int = 6
 
 
 def _real_crops(crops_dir: Path, n: int, size: int, seed: int) -> Optional[tuple[np.ndarray, np.ndarray, float]]:
-    from .data.dataset import load_crops, read_geometry
-    from .data.layout import scan_folder, select_split
+    from fakeface.train.data.dataset import load_crops, read_geometry
+    from fakeface.train.data.layout import scan_folder, select_split
 
     try:
         samples = select_split(scan_folder(crops_dir, cropped=True), "train")
@@ -93,8 +93,8 @@ def build_tiny_model(out_dir: str | os.PathLike, crops_dir: Optional[str | os.Pa
     set_tf_environment()
     import keras
 
-    from .fit_callbacks import save_keras_atomic
-    from .models.architectures import build_tiny, count_macs
+    from fakeface.train.fit_callbacks import save_keras_atomic
+    from fakeface.train.models.architectures import build_tiny, count_macs
 
     keras.utils.set_random_seed(seed)
     data = _real_crops(Path(crops_dir), 512, input_size, seed) if crops_dir else None
