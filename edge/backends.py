@@ -187,7 +187,6 @@ class OnnxRunner(ModelRunner):
             raise ModelError(f"{path}: not a valid ONNX model ({msg[:200]})") from None
         self._in = self._sess.get_inputs()[0]
         self._out_names = [o.name for o in self._sess.get_outputs()]
-        self._in_is_int8 = "int8" in self._in.type
 
     @property
     def input_shape(self) -> tuple:

@@ -81,7 +81,6 @@ class Net:
     def __init__(self, path: Path, backend: str = "auto", threads: Optional[int] = None,
                  per_shape: bool = True, cache_size: int = CACHE_SIZE):
         self.path = Path(path)
-        self._backend = backend
         self._threads = threads
         self._first = open_model(self.path, backend, threads)
         self.backend = self._first.backend
