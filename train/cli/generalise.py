@@ -71,7 +71,7 @@ def register(subparsers) -> None:
         "Re-score the crops of --split after each perturbation: JPEG quality 90/70/50, 0.5x\n"
         "downscale-and-upscale, Gaussian blur (sigma 1 px), a 4-pixel shift and a 90% centre crop\n"
         "(what a different face detector does).  Reports the AUC, its change from the clean crops\n"
-        "(the follow-up asks for a drop of at most 0.03), and fakes caught / reals accepted at the\n"
+        "(the chart marks a drop of 0.03), and fakes caught / reals accepted at the\n"
         "model's threshold, which shows when a perturbation shifts every score one way.",
         ["fakeface generalise perturb runs/lite0/model.keras work/crops --out reports/",
          "fakeface generalise perturb model.onnx work/crops --split val --json"])

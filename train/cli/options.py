@@ -19,8 +19,7 @@ def add_scale_augment(p) -> None:
     p.add_argument("--scale-augment", type=probability, default=0.0, metavar="P",
                    help="shrink this share of training faces by 0.6-1x (area averaging, no re-enlarging) "
                         "before their window is cut, so the model also sees faces at smaller pixel scales "
-                        "than its photos'; needs crops made with 'prepare --context 160' (default 0: off; "
-                        "0.25 lifted the held-out StyleGAN2-128 fold of leave-one-out from AUC 0.46 to 0.65)")
+                        "than its photos'; needs crops made with 'prepare --context 160' (default 0: off)")
 
 
 def add_box_and_style_augment(p) -> None:

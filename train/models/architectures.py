@@ -109,8 +109,8 @@ def _sep_block(keras, x, filters, strides, name):
     return keras.layers.ReLU(name=name + "_out")(y)
 
 
-def build_default(input_size: int, widths=(32, 48, 96, 160), stem=0):
-    """This project's model: SRM residuals + RGB, a full-resolution stem, separable residual stages, GAP.
+def build_srm(input_size: int, widths=(32, 48, 96, 160), stem=0):
+    """SRM residuals + RGB, a full-resolution stem, separable residual stages, GAP.
 
     Why this shape: the traces that tell StyleGAN faces from their FFHQ twins are in
     the highest frequencies, so the fixed residual filters run at full crop resolution
@@ -163,12 +163,12 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
                                                     "~14M MACs at 96 px")),
     "compact_s": (build_compact_s, Recipe(epochs=15, batch_size=64, learning_rate=3e-3, schedule="cosine",
                                           weight_decay=1e-4, label_smoothing=0.0,
-                                          description="the previous default (8.7M MACs): compact_q without "
-                                                      "ReLU6 and the 6x6 conv; its int8 export fails the gate")),
+                                          description="compact_q without ReLU6 and the 6x6 conv (8.7M MACs); "
+                                                      "its int8 export fails the gate")),
     "compact_m": (build_compact_m, Recipe(epochs=8, batch_size=64, learning_rate=3e-3, schedule="cosine",
                                           weight_decay=5e-5,
                                           description="wider compact (17.3M MACs): no better on validation")),
-    "srm": (build_default, Recipe(epochs=8, batch_size=32, learning_rate=3e-3, schedule="cosine",
+    "srm": (build_srm, Recipe(epochs=8, batch_size=32, learning_rate=3e-3, schedule="cosine",
                                   weight_decay=1e-4, label_smoothing=0.0,
                                   description="frozen SRM residuals + RGB, separable residual stages, GAP "
                                               "(20.4M MACs; its int8 export fails the parity gate)")),
