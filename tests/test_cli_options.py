@@ -209,3 +209,20 @@ def test_evaluate_scores_every_photo_unless_the_data_are_crops():
     split, note = evaluate_split(None, cropped=True)
     assert split == "test" and "held-out" in note
     assert evaluate_split("val", cropped=False) == ("val", "")
+
+
+def test_every_command_and_sub_command_prints_its_help():
+    """argparse formats help lazily: a stray '%' in any help text only fails when --help runs."""
+    def walk(parser, path):
+        yield path, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, path + [name])
+
+    seen = 0
+    for path, parser in walk(build_parser(), []):
+        text = parser.format_help()
+        assert text.startswith("usage:"), path
+        seen += 1
+    assert seen > 10

@@ -86,7 +86,7 @@ def register(subparsers) -> None:
         ["fakeface generalise shortcuts runs/lite0/model.keras work/crops --out reports/",
          "fakeface generalise shortcuts edge/models/fakeface.tflite work/crops --split val --json"])
     q = model_report(
-        "jitter", "how far p(fake) moves when the face box shifts 5% or scales 10%",
+        "jitter", "how far p(fake) moves when the face box shifts 5%% or scales 10%%",
         "Cut every face of --split again from its photo (under --photos, the folder 'prepare' read)\n"
         "with the box shifted by 5% of its side in four directions and scaled by 0.9 and 1.1, as the\n"
         "edge runtime would cut it, and report the largest p(fake) change per face: median, 90th\n"
