@@ -59,9 +59,10 @@ def register(subparsers) -> None:
                         "the float model (see fakeface/train/models/int8_stem.py)")
     p.add_argument("--quant-noise", type=non_negative_float, default=0.0, metavar="K",
                    help="with --init-from: add int8 rounding noise (K x its standard deviation, calibrated on "
-                        "training crops) to every tensor a full-int8 export quantises, so the float model learns "
-                        "to decide as its int8 file will; 1 epoch at --learning-rate 5e-5 with K=1 is the "
-                        "default model's last phase (default 0: off; see fakeface/train/models/quant_noise.py)")
+                        "training crops) to every tensor a full-int8 export quantises, an experiment toward a float "
+                        "model that decides as its int8 file will (default 0: off; for the shipped model one "
+                        "epoch at K=1, --learning-rate 5e-5 left int8 agreement unchanged: see "
+                        "fakeface/train/models/quant_noise.py)")
     p.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     p.add_argument("--limit", type=count_or_zero, default=0, help="use at most this many training crops (quick trials)")
     p.add_argument("--quiet", action="store_true", help="less output")
