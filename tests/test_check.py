@@ -135,11 +135,12 @@ def test_threshold_is_shown_and_can_be_overridden(sample_photo, capsys):
     assert report["threshold"] == pytest.approx(model_threshold, abs=1e-5) and code == 0
     p = report["faces"][0]["fake_probability"]
     # At a threshold just under this face's p(fake) it is judged fake (exit 1); just above, real.
-    code, out, err = run_cli(["check", str(sample_photo), "--json", "--threshold", f"{p - 0.01:.5f}"], capsys)
+    below, above = max(0.0, p - 0.01), min(1.0, p + 0.01)
+    code, out, err = run_cli(["check", str(sample_photo), "--json", "--threshold", f"{below:.5f}"], capsys)
     report = json.loads(out)
     assert report["faces"][0]["label"] == "fake" and code == 1
-    assert report["threshold"] == pytest.approx(p - 0.01, abs=1e-5)
-    code, out, err = run_cli(["check", str(sample_photo), "--json", "--threshold", f"{p + 0.01:.5f}"], capsys)
+    assert report["threshold"] == pytest.approx(below, abs=1e-5)
+    code, out, err = run_cli(["check", str(sample_photo), "--json", "--threshold", f"{above:.5f}"], capsys)
     assert json.loads(out)["faces"][0]["label"] == "real" and code == 0
 
 
