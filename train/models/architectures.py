@@ -173,7 +173,7 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
                                   description="frozen SRM residuals + RGB, separable residual stages, GAP "
                                               "(20.4M MACs; its int8 export fails the parity gate)")),
     # ImageNet EfficientNet-Lite0 (efficientnet_lite.py), linear probe then fine-tuning.
-    "lite0": (build_lite0_classifier, Recipe(epochs=6, batch_size=32, learning_rate=2e-4, schedule="cosine",
+    "lite0": (build_lite0_classifier, Recipe(epochs=10, batch_size=32, learning_rate=2e-4, schedule="cosine",
                                              weight_decay=1e-5, pretrained=True,
                                              description="ImageNet EfficientNet-Lite0 (16 MBConv blocks + "
                                                          "1280-channel head), GAP, dropout, Dense")),
