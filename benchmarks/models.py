@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,18 +35,17 @@ class ModelFile:
 
 
 def format_label(path: Path) -> str:
-    """'fakeface.int8.tflite' -> 'tflite int8'; a file without a variant is fp32 (or its contract says)."""
+    """The format its sidecar records ('tflite-int8' -> 'tflite int8'); without a sidecar that
+    says, the variant in the file name ('m.int8.tflite' -> 'tflite int8'), else fp32."""
+    ext = path.suffix.lstrip(".").lower()
+    try:
+        recorded = str(json.loads(sidecar_path(path).read_text()).get("format", ""))
+    except (OSError, ValueError, AttributeError):
+        recorded = ""
+    if recorded.startswith(ext + "-"):
+        return f"{ext} {recorded[len(ext) + 1:]}"
     parts = path.name.split(".")
-    ext = parts[-1].lower()
-    variant = ".".join(parts[1:-1]) if len(parts) > 2 else ""
-    if not variant:
-        try:
-            import json
-            fmt = json.loads(sidecar_path(path).read_text()).get("format", "")
-        except (OSError, ValueError, AttributeError):
-            fmt = ""
-        variant = fmt.replace(ext, "").strip(" -_.") or "fp32"
-    return f"{ext} {variant}"
+    return f"{ext} {'.'.join(parts[1:-1]) if len(parts) > 2 else 'fp32'}"
 
 
 def discover_models(model_files: Sequence[str | os.PathLike] = (), models_dir: Optional[str | os.PathLike] = None,

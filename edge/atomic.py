@@ -10,12 +10,19 @@ from typing import Iterator
 
 
 def _current_umask() -> int:
+    # Reading the umask means setting it: done once, at import, before any thread could race it.
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
 _UMASK = _current_umask()
+
+
+def make_shareable(path: str | os.PathLike, directory: bool = False) -> None:
+    """Give a file (0666) or folder (0777) made private by mkstemp/mkdtemp the permissions a
+    plain open()/mkdir() would have given it under the process's umask."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_UMASK)
 # Every temporary file is hidden and has this in its name: .<name>.<random>.partial[.<suffix>]
 PARTIAL = ".partial"
 
@@ -36,7 +43,7 @@ def atomic_path(target: str | os.PathLike, keep_suffix: bool = False) -> Iterato
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates 0600 files; give the result the permissions a plain open() would.
-    os.chmod(tmp_path, 0o666 & ~_UMASK)
+    make_shareable(tmp_path)
     try:
         yield tmp_path
         os.replace(tmp_path, target)

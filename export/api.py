@@ -22,6 +22,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from fakeface.edge.atomic import make_shareable
 from fakeface.edge.contract import (ModelContract, fake_probabilities, file_sha256, load_contract, save_contract,
                                     sidecar_path)
 from fakeface.edge.interrupts import interrupt_received, signals_deferred, sigterm_as_interrupt
@@ -73,11 +74,9 @@ def _unlink(*paths: Path) -> None:
 
 def _readable(*paths: Path) -> None:
     # Atomic writes go through mkstemp (mode 0600); exported models are meant to be shared.
-    mask = os.umask(0)
-    os.umask(mask)
     for p in paths:
         with contextlib.suppress(OSError):
-            os.chmod(p, 0o666 & ~mask)
+            make_shareable(p)
 
 
 def _parse_names(names) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from fakeface.edge.backends import SUFFIX_BACKENDS
 from fakeface.edge.contract import ModelContract
 from fakeface.edge.interrupts import interrupt_received
 
@@ -73,8 +74,8 @@ class ExportFormat:
         return f"{stem}{base}.failed.{ext}"
 
 
-TFLITE = ("litert", "tflite-runtime")
-ONNX = ("onnxruntime",)
+TFLITE = SUFFIX_BACKENDS[".tflite"]
+ONNX = SUFFIX_BACKENDS[".onnx"]
 
 FORMATS: list[ExportFormat] = [
     ExportFormat("TFLite fp32", "tflite-fp32", ".fp32.tflite", TFLITE, False, tflite_export.export_fp32,

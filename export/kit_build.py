@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from fakeface.edge.atomic import write_bytes_atomic, write_text_atomic
+from fakeface.edge.atomic import make_shareable, write_bytes_atomic, write_text_atomic
 from fakeface.edge.checker_options import CheckerOptions
 from fakeface.edge.classifier import MODELS_DIR
 from fakeface.edge.mtcnn.nets import NET_NAMES
@@ -82,9 +82,7 @@ def build_kit(out, models_dir=MODELS_DIR, options: Optional[CheckerOptions] = No
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     # mkdtemp makes a private (0700) folder; the kit gets a plain mkdir's permissions.
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(staging, 0o777 & ~mask)
+    make_shareable(staging, directory=True)
     try:
         faces = _fill(staging, Path(models_dir), options)
         _swap_in(staging, out)

@@ -59,3 +59,20 @@ def test_targets_cold_start_rss_and_int8(tiny):
     assert found == tiny["int8"]
     r = int8_per_face(found, runs=20)
     assert r.measured is not None and r.measured > 0 and "tiny.int8.tflite" in r.detail
+
+
+def test_format_label_reads_the_sidecar_before_the_file_name(tmp_path):
+    from fakeface.benchmarks.models import format_label
+
+    shipped = tmp_path / "fakeface.tflite"  # a runtime name says nothing of the variant
+    shipped.write_bytes(b"")
+    (tmp_path / "fakeface.tflite.json").write_text('{"format": "tflite-fp16"}')
+    assert format_label(shipped) == "tflite fp16"
+    renamed = tmp_path / "model.int8.onnx"  # the sidecar wins over a misleading name
+    renamed.write_bytes(b"")
+    (tmp_path / "model.int8.onnx.json").write_text('{"format": "onnx-fp32"}')
+    assert format_label(renamed) == "onnx fp32"
+    bare = tmp_path / "m.int8io.tflite"
+    bare.write_bytes(b"")
+    assert format_label(bare) == "tflite int8io"
+    assert format_label(tmp_path / "plain.onnx") == "onnx fp32"
