@@ -33,7 +33,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="RUN", help="output folder of this run")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCH,
                    help=f"model architecture (default {DEFAULT_ARCH}; seed = the reference article's CNN)")
-    p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the architecture's recipe, 6 for lite0, 8 for seed and compact_q)")
+    p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the architecture's recipe, 10 for lite0, 8 for seed and compact_q)")
     p.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: the architecture's recipe)")
     p.add_argument("--learning-rate", type=positive_float, default=None, help="peak learning rate (default: the recipe's)")
     p.add_argument("--patience", type=count_or_zero, default=0,
