@@ -31,7 +31,7 @@ from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, coun
 from .models.efficientnet_lite import feature_extractor, freeze_for_fine_tuning
 from .models.int8_stem import freeze_stem, snap_stem_to_int8_grid
 from .models.linear_probe import fit_linear_probe
-from .models.quant_noise import noise_for_int8, with_quantisation_noise, without_quantisation_noise
+from .models.int8_consistency import CALIBRATION_CROPS, consistency_loss, consistency_trainee, float_path_metrics
 from .reports.metrics import classification_report, threshold_for_real_acceptance
 from .reports.perturb import robustness_summary
 from .reports.plots import plot_confusion, plot_history, plot_roc
@@ -56,7 +56,7 @@ class TrainOptions:
     steps_per_epoch: Optional[int] = None  # tests: a few steps instead of whole epochs
     init_from: Optional[str] = None  # start from this .keras model's weights (same arch), e.g. to fine-tune
     int8_stem: bool = False  # with init_from: snap the stem to the int8 grid, freeze it, train the rest
-    quant_noise: float = 0.0  # with init_from: int8 rounding noise on every quantised tensor, x this
+    int8_consistency: float = 0.0  # with init_from: weight of the float/int8-path gap in the loss (0: off)
     verbose: bool = True
     augment_options: AugmentOptions = field(default_factory=AugmentOptions)
 
@@ -115,8 +115,8 @@ def _recipe(opts: TrainOptions):
         raise FakeFaceError(f"unknown architecture {opts.arch!r}; choose from {', '.join(sorted(ARCHITECTURES))}")
     if opts.int8_stem and not opts.init_from:
         raise FakeFaceError("--int8-stem fine-tunes a trained model: give it with --init-from")
-    if opts.quant_noise and not (opts.init_from or opts.resume):
-        raise FakeFaceError("--quant-noise fine-tunes a trained model for int8: give it with --init-from")
+    if opts.int8_consistency and not (opts.init_from or opts.resume):
+        raise FakeFaceError("--int8-consistency fine-tunes a trained model for int8: give it with --init-from")
     return ARCHITECTURES[opts.arch][1]
 
 
@@ -160,11 +160,11 @@ def _resume_from_checkpoint(keras, ckpt_dir: Path, opts: TrainOptions):
             print("train: nothing to resume in", ckpt_dir, "- starting fresh")
         return None
     state = json.loads(state_path.read_text(encoding="utf-8"))
-    trainee = keras.models.load_model(ckpt_dir / "last.keras", safe_mode=True, compile=True)
-    model = without_quantisation_noise(trainee)  # shares the trainee's layers
+    model = keras.models.load_model(ckpt_dir / "last.keras", safe_mode=True, compile=True)
     if opts.verbose:
-        print(f"train: resuming after epoch {int(state['epoch'])}")
-    return model, trainee, int(state["epoch"]), state.get("history", {})
+        print(f"train: resuming after epoch {int(state['epoch'])}"
+              + ("; the int8 phase's optimizer starts afresh" if opts.int8_consistency else ""))
+    return model, int(state["epoch"]), state.get("history", {})
 
 
 def _new_model(keras, opts: TrainOptions, recipe, crops: _Crops) -> tuple[object, Optional[dict]]:
@@ -200,20 +200,20 @@ def _new_model(keras, opts: TrainOptions, recipe, crops: _Crops) -> tuple[object
     return model, probe_metrics
 
 
-def _with_quant_noise(model, opts: TrainOptions, crops: _Crops):
-    """The model that --quant-noise trains: ``model`` with int8 rounding noise, sharing its weights."""
-    calib = crops.train.images[np.random.default_rng(opts.seed).permutation(len(crops.train))[:512]]
-    stds = noise_for_int8(model, calib, opts.quant_noise)
-    trainee = with_quantisation_noise(model, stds)  # shares model's layers and weights
+def _int8_trainee(model, opts: TrainOptions, crops: _Crops):
+    """The model that --int8-consistency trains: ``model``'s float and fake-quantised paths side by
+    side, sharing every weight."""
+    calib = crops.train.images[np.random.default_rng(opts.seed).permutation(len(crops.train))[:CALIBRATION_CROPS]]
+    trainee, tensors = consistency_trainee(model, calib)
     if opts.verbose:
-        print(f"train: int8 rounding noise (x{opts.quant_noise:g}) on {len(stds)} tensors, "
-              f"std {min(stds.values()):.4f}-{max(stds.values()):.4f}, ranges from {len(calib)} crops")
+        print(f"train: int8 consistency: {tensors} tensors fake-quantised on ranges from {len(calib)} crops; "
+              f"loss = BCE(float) + BCE(int8 path) + {opts.int8_consistency:g} x gap^2, constant learning rate")
     return trainee
 
 
-def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int) -> None:
+def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int, int8_consistency: float = 0.0) -> None:
     total = steps * epochs
-    if recipe.schedule == "cosine":
+    if recipe.schedule == "cosine" and not int8_consistency:  # the int8 phase is short: a constant rate
         warm = max(1, min(steps, total // 10))
         schedule = keras.optimizers.schedules.CosineDecay(
             lr * 0.05, decay_steps=max(1, total - warm), alpha=0.01, warmup_target=lr, warmup_steps=warm)
@@ -221,15 +221,21 @@ def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int) -> None
         schedule = lr
     optimizer = (keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay)
                  if recipe.weight_decay else keras.optimizers.Adam(schedule))
-    trainee.compile(optimizer=optimizer,
-                    loss=keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing),
-                    metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
+    if int8_consistency:
+        loss = consistency_loss(int8_consistency, recipe.label_smoothing)
+        metrics = float_path_metrics()
+    else:
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing)
+        metrics = [keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")]
+    trainee.compile(optimizer=optimizer, loss=loss, metrics=metrics,
                     # XLA compilation of the train step costs minutes on a small CPU and gains little.
                     jit_compile=False)
 
 
-def _callbacks(keras, opts: TrainOptions, ckpt_dir: Path, history: dict, val_ds) -> list:
-    callbacks = [epoch_checkpoint(keras, ckpt_dir, history), stop_on_swallowed_interrupt(keras)]
+def _callbacks(keras, opts: TrainOptions, ckpt_dir: Path, history: dict, val_ds, model) -> list:
+    # The int8 phase's trainee holds fake-quantisation layers: its checkpoint is the float model.
+    saved = model if opts.int8_consistency else None
+    callbacks = [epoch_checkpoint(keras, ckpt_dir, history, saved), stop_on_swallowed_interrupt(keras)]
     if opts.verbose:
         callbacks.append(progress_line(keras))
     if opts.patience and val_ds is not None:
@@ -318,13 +324,16 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     with _strategy(opts.strategy).scope():
         resumed = _resume_from_checkpoint(keras, ckpt_dir, opts)
         if resumed:
-            model, trainee, initial_epoch, history = resumed
+            model, initial_epoch, history = resumed
         else:
             model, probe_metrics = _new_model(keras, opts, recipe, crops)
-            trainee = _with_quant_noise(model, opts, crops) if opts.quant_noise else model
-            _compile(keras, trainee, recipe, lr, steps, epochs)
+        trainee = model
+        if opts.int8_consistency:
+            trainee = _int8_trainee(model, opts, crops)
+        if opts.int8_consistency or not resumed:  # a resumed plain run keeps its compiled optimizer
+            _compile(keras, trainee, recipe, lr, steps, epochs, opts.int8_consistency)
 
-    callbacks = _callbacks(keras, opts, ckpt_dir, history, val_ds)
+    callbacks = _callbacks(keras, opts, ckpt_dir, history, val_ds, model)
     t0 = time.perf_counter()
     if initial_epoch < epochs:
         trainee.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
@@ -350,7 +359,8 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "macs": int(macs), "input_size": size, "crop_margin": crops.margin,
         "crop_mode": contract.crop_mode, "epochs": epochs,
         "epochs_run": len(history.get("loss", [])), "batch_size": batch, "learning_rate": lr,
-        "balance": opts.balance, "context": crops.context,
+        "balance": opts.balance, "context": crops.context, "init_from": opts.init_from,
+        "int8_consistency": opts.int8_consistency,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,

@@ -17,9 +17,10 @@ def save_keras_atomic(model, path: Path) -> None:
         model.save(tmp)
 
 
-def epoch_checkpoint(keras, ckpt_dir: Path, history: dict):
+def epoch_checkpoint(keras, ckpt_dir: Path, history: dict, saved=None):
     class EpochCheckpoint(keras.callbacks.Callback):
-        """After each epoch: the model with its optimizer state, then the epoch count.
+        """After each epoch: the model with its optimizer state (or ``saved``, a model without
+        one), then the epoch count.
 
         The state file is written second, so a crash between the two repeats one epoch
         at worst instead of skipping one.
@@ -33,7 +34,7 @@ def epoch_checkpoint(keras, ckpt_dir: Path, history: dict):
             for k, v in (logs or {}).items():
                 history.setdefault(k, []).append(float(v))
             with signals_deferred():  # the pair stays consistent under Ctrl-C / SIGTERM
-                save_keras_atomic(self.model, ckpt_dir / "last.keras")
+                save_keras_atomic(saved if saved is not None else self.model, ckpt_dir / "last.keras")
                 write_text_atomic(ckpt_dir / "state.json",
                                   json.dumps({"epoch": epoch + 1, "history": history}) + "\n")
 

@@ -26,7 +26,9 @@ def register(subparsers) -> None:
             "examples:\n"
             "  fakeface train work/crops --out runs/lite0 --box-jitter 0.5 --style-augment 0.3 --background-augment 0.15\n"
             "  fakeface train work/crops --out runs/seed --arch seed --epochs 8\n"
-            "  fakeface train work/crops --out runs/lite0 --resume      # after an interruption"
+            "  fakeface train work/crops --out runs/lite0 --resume      # after an interruption\n"
+            "  fakeface train work/crops --out runs/int8 --init-from runs/lite0/model.keras \\\n"
+            "      --int8-consistency 200 --epochs 1 --learning-rate 2e-5 --no-augment   # before an int8 export"
         ),
     )
     p.add_argument("crops", metavar="CROPS", help="crop folder made by 'fakeface prepare'")
@@ -57,12 +59,13 @@ def register(subparsers) -> None:
                    help="with --init-from: snap the first convolution to the int8 grid, freeze it and train "
                         "the rest (1-2 epochs at a low --learning-rate), so a full-int8 export decides like "
                         "the float model (see fakeface/train/models/int8_stem.py)")
-    p.add_argument("--quant-noise", type=non_negative_float, default=0.0, metavar="K",
-                   help="with --init-from: add int8 rounding noise (K x its standard deviation, calibrated on "
-                        "training crops) to every tensor a full-int8 export quantises, an experiment toward a float "
-                        "model that decides as its int8 file will (default 0: off; for the shipped model one "
-                        "epoch at K=1, --learning-rate 5e-5 left int8 agreement unchanged: see "
-                        "fakeface/train/models/quant_noise.py)")
+    p.add_argument("--int8-consistency", type=non_negative_float, default=0.0, metavar="W",
+                   help="with --init-from: a last phase that trains the model together with a fake-quantised "
+                        "copy of itself (same weights, every tensor a full-int8 export quantises rounded to 8 "
+                        "bits of its calibrated range) on BCE(float) + BCE(int8 path) + W x (gap)^2, at a constant "
+                        "--learning-rate, so the int8 file decides as the float model does (default 0: off; the "
+                        "recipe: W=200, 1 epoch, --learning-rate 2e-5, --no-augment; see "
+                        "fakeface/train/models/int8_consistency.py)")
     p.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     p.add_argument("--limit", type=count_or_zero, default=0, help="use at most this many training crops (quick trials)")
     p.add_argument("--quiet", action="store_true", help="less output")
@@ -78,7 +81,7 @@ def run(args) -> int:
     opts = TrainOptions(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
                         learning_rate=args.learning_rate, patience=args.patience, augment=not args.no_augment,
                         strategy=args.strategy, resume=args.resume, seed=args.seed, limit=args.limit,
-                        init_from=args.init_from, int8_stem=args.int8_stem, quant_noise=args.quant_noise,
+                        init_from=args.init_from, int8_stem=args.int8_stem, int8_consistency=args.int8_consistency,
                         balance=args.balance,
                         augment_options=augment_options(args),
                         verbose=not args.quiet)
