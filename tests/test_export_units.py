@@ -150,7 +150,7 @@ def test_ship_preference_comes_from_the_format_table():
 
     assert RUNTIMES == ("tflite", "onnx")
     assert [f.key for f in ship_preference("tflite")] == ["tflite-int8", "tflite-fp16", "tflite-fp32"]
-    assert [f.key for f in ship_preference("onnx")] == ["onnx-fp32", "onnx-int8"]
+    assert [f.key for f in ship_preference("onnx")] == ["onnx-int8", "onnx-fp32"]
 
 
 def test_ship_subcommand_and_its_module_alias_install_the_same_files(export_dir, tmp_path, capsys):
