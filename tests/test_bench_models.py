@@ -49,12 +49,15 @@ def test_bench_classify_and_e2e_with_tiny_models(tiny, tmp_path):
 
 
 def test_targets_cold_start_rss_and_int8(tiny):
-    from fakeface.benchmarks.targets import check_peak_rss, cold_start, find_int8_model, int8_per_face
+    from fakeface.benchmarks.targets import check_peak_rss, cold_start, find_int8_model, int8_per_face, large_photo
 
     cold = cold_start(str(tiny["fp32"]), repeats=1)
     assert cold.measured is not None and 0 < cold.measured < 30, cold
     rss = check_peak_rss(str(tiny["fp32"]))
     assert rss.measured is not None and 20 < rss.measured < 2000, rss
+    big_rss, big_time = large_photo(str(tiny["fp32"]), size=(1600, 1200))
+    assert big_rss.measured is not None and 20 < big_rss.measured < 2000 and "1600x1200" in big_rss.name, big_rss
+    assert big_time.measured is not None and big_time.measured > 0 and ("exit 0" in big_time.detail or "exit 1" in big_time.detail), big_time
     found = find_int8_model(models_dir=str(tiny["int8"].parent))
     assert found == tiny["int8"]
     r = int8_per_face(found, runs=20)
