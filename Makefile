@@ -27,7 +27,7 @@ WORK ?= work
 CROP_FLAGS ?= --crop resize --crop-margin 0.25 --input-size 128
 AUGMENT_FLAGS ?= --box-jitter 0.5 --style-augment 0.3 --background-augment 0.15
 TRAIN_FLAGS ?= --arch lite0 --epochs 10 --learning-rate 2e-4 $(AUGMENT_FLAGS)
-INT8_FLAGS ?= --arch lite0 --int8-consistency 200 --epochs 1 --learning-rate 2e-5 --no-augment
+INT8_FLAGS ?= --arch lite0 --int8-consistency 200 --epochs 1 --learning-rate 2e-5 $(AUGMENT_FLAGS)
 
 demo: $(EDGE_ENV)/.demo-installed
 	$(EDGE_ENV)/bin/fakeface check edge/assets/astronaut.jpg --annotate demo-out

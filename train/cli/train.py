@@ -28,7 +28,8 @@ def register(subparsers) -> None:
             "  fakeface train work/crops --out runs/seed --arch seed --epochs 8\n"
             "  fakeface train work/crops --out runs/lite0 --resume      # after an interruption\n"
             "  fakeface train work/crops --out runs/int8 --init-from runs/lite0/model.keras \\\n"
-            "      --int8-consistency 200 --epochs 1 --learning-rate 2e-5 --no-augment   # before an int8 export"
+            "      --int8-consistency 200 --epochs 1 --learning-rate 2e-5 --box-jitter 0.5 --style-augment 0.3 \\\n"
+            "      --background-augment 0.15                         # before an int8 export"
         ),
     )
     p.add_argument("crops", metavar="CROPS", help="crop folder made by 'fakeface prepare'")
@@ -64,7 +65,7 @@ def register(subparsers) -> None:
                         "copy of itself (same weights, every tensor a full-int8 export quantises rounded to 8 "
                         "bits of its calibrated range) on BCE(float) + BCE(int8 path) + W x (gap)^2, at a constant "
                         "--learning-rate, so the int8 file decides as the float model does (default 0: off; the "
-                        "recipe: W=200, 1 epoch, --learning-rate 2e-5, --no-augment; see "
+                        "recipe: W=200, 1 epoch, --learning-rate 2e-5, the augmentation of the run it starts from; see "
                         "fakeface/train/models/int8_consistency.py)")
     p.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     p.add_argument("--limit", type=count_or_zero, default=0, help="use at most this many training crops (quick trials)")
