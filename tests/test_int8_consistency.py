@@ -50,7 +50,7 @@ def test_int8_path_rounds_every_tensor_and_shares_the_weights(lite0):
     # the pooled features of the int8 path sit on the 8-bit grid of their calibrated range
     low, high = ranges["lite_pool"]
     step = (max(high, 0) - min(low, 0)) / 255
-    pooled = keras.Model(quantised.inputs, quantised.get_layer("lite_pool_fq").output)(x).numpy()
+    pooled = keras.Model(quantised.input, quantised.get_layer("lite_pool_fq").output)(x).numpy()
     grid = (pooled - min(low, 0)) / step
     np.testing.assert_allclose(grid, np.round(grid), atol=1e-3)
     # the two paths differ by rounding only: close, not equal

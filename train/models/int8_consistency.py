@@ -148,7 +148,7 @@ def consistency_trainee(model, calibration: np.ndarray):
     if not names:
         raise FakeFaceError(f"--int8-consistency: {model.name} has no tensor an int8 export would quantise")
     quantised = with_fake_quantisation(model, calibrated_ranges(model, names, calibration))
-    inp = keras.Input(shape=tuple(model.input_shape[1:]), name="pixels")
+    inp = keras.Input(shape=tuple(model.input_shape[1:]))
     both = keras.layers.Concatenate(name="float_and_int8")([model(inp), quantised(inp)])
     return keras.Model(inp, both, name="int8_consistency"), len(names)
 
