@@ -7,7 +7,6 @@ the model, so no scaling happens here.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -17,7 +16,7 @@ import numpy as np
 from fakeface.edge.contract import ModelContract
 from fakeface.edge.imageio import is_image_name
 from fakeface.train.data.dataset import CropSet, load_crops, model_pixels
-from fakeface.train.data.layout import SPLITS, Sample, source_key_of_crop, split_of
+from fakeface.train.data.layout import SPLITS, Sample, source_key_of_crop, split_of, stable_order_key
 
 from .errors import ExportError
 
@@ -45,9 +44,8 @@ def in_split(paths: Sequence[Path], root: Path, split: Optional[str]) -> list[Pa
 
 
 def _stable_order(paths: Sequence[Path], root: Path) -> list[Path]:
-    # Ordering by a hash of the relative name mixes classes and sources, so taking the
-    # first N gives a representative calibration subset that stays the same run to run.
-    return sorted(paths, key=lambda p: hashlib.sha1(str(p.relative_to(root)).encode()).hexdigest())
+    # Taking the first N of this order gives a representative subset that stays the same run to run.
+    return sorted(paths, key=lambda p: stable_order_key(p.relative_to(root).as_posix()))
 
 
 def _load(paths: Sequence[Path], root: Path, labels: Sequence[int], contract: ModelContract) -> CropSet:

@@ -39,8 +39,9 @@ def test_fake_quantisation_goes_where_the_converter_quantises(lite0):
 def test_int8_path_rounds_every_tensor_and_shares_the_weights(lite0):
     import keras
 
-    from fakeface.train.models.int8_consistency import (calibrated_ranges, consistency_trainee,
-                                                         quantised_tensor_layers, with_fake_quantisation)
+    from fakeface.train.models.consistency import ConsistencyWeights, consistency_trainee
+    from fakeface.train.models.int8_consistency import (calibrated_ranges, int8_path, quantised_tensor_layers,
+                                                         with_fake_quantisation)
 
     x = np.random.default_rng(0).uniform(0, 255, (8, 64, 64, 3)).astype(np.float32)
     names = quantised_tensor_layers(lite0)
@@ -54,25 +55,59 @@ def test_int8_path_rounds_every_tensor_and_shares_the_weights(lite0):
     grid = (pooled - min(low, 0)) / step
     np.testing.assert_allclose(grid, np.round(grid), atol=1e-3)
     # the two paths differ by rounding only: close, not equal
-    trainee, count = consistency_trainee(lite0, x)
+    path, count, tracker = int8_path(lite0, x)
+    trainee = consistency_trainee(lite0, ConsistencyWeights(int8=200.0), path)
     both = trainee(x).numpy()
     assert count == 59 and both.shape == (8, 2)
     np.testing.assert_allclose(both[:, 0], lite0(x).numpy()[:, 0], atol=1e-6)
     gap = np.abs(both[:, 0] - both[:, 1])
     assert 0 < gap.max() < 0.2
+    assert tracker.remeasure() < 1e-6  # nothing moved yet: the ranges stay where they were
+
+
+def test_ranges_follow_the_weights_when_measured_again(lite0):
+    from fakeface.train.models.int8_consistency import fake_quant_layers, int8_path
+
+    x = np.random.default_rng(1).uniform(0, 255, (8, 64, 64, 3)).astype(np.float32)
+    quantised, _, tracker = int8_path(lite0, x)
+    pool_fq = fake_quant_layers(quantised)["lite_pool"]
+    before = float(pool_fq.high.numpy())
+    try:
+        # tripling the last convolution's kernel (before BN) moves the pooled features' range
+        conv = lite0.get_layer("lite_head")
+        w = conv.get_weights()
+        conv.set_weights([w[0] * 3.0] + w[1:])
+        assert tracker.remeasure() > 0.05
+        after = float(pool_fq.high.numpy())
+        assert after != pytest.approx(before, rel=0.05)
+        # the int8 path now rounds on the new range: its pooled features lie on that grid
+        import keras
+
+        step = (after - min(float(pool_fq.low.numpy()), 0.0)) / 255
+        pooled = keras.Model(quantised.input, pool_fq.output)(x).numpy()
+        grid = (pooled - float(pool_fq.low.numpy())) / step
+        np.testing.assert_allclose(grid, np.round(grid), atol=1e-3)
+    finally:
+        conv.set_weights(w)
 
 
 def test_loss_is_both_cross_entropies_plus_the_weighted_gap():
     pytest.importorskip("tensorflow")
     import keras
 
-    from fakeface.train.models.int8_consistency import consistency_loss
+    from fakeface.train.models.consistency import ConsistencyWeights, consistency_loss
 
     y = np.array([[1.0], [0.0]], np.float32)
-    both = np.array([[0.9, 0.7], [0.2, 0.2]], np.float32)
-    got = keras.ops.convert_to_numpy(consistency_loss(10.0)(y, both))
     bce = lambda t, p: -(t * np.log(p) + (1 - t) * np.log(1 - p))  # noqa: E731
+    both = np.array([[0.9, 0.7], [0.2, 0.2]], np.float32)
+    got = keras.ops.convert_to_numpy(consistency_loss(ConsistencyWeights(int8=10.0))(y, both))
     want = [bce(1, 0.9) + bce(1, 0.7) + 10 * 0.2 ** 2, 2 * bce(0, 0.2)]
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    # with both views: float, int8 path, jittered crop, each with its own weight
+    three = np.array([[0.9, 0.7, 0.5], [0.2, 0.2, 0.4]], np.float32)
+    got = keras.ops.convert_to_numpy(consistency_loss(ConsistencyWeights(int8=10.0, jitter=3.0))(y, three))
+    want = [bce(1, 0.9) + bce(1, 0.7) + bce(1, 0.5) + 10 * 0.2 ** 2 + 3 * 0.4 ** 2,
+            2 * bce(0, 0.2) + bce(0, 0.4) + 3 * 0.2 ** 2]
     np.testing.assert_allclose(got, want, rtol=1e-4)
 
 
@@ -96,7 +131,8 @@ def test_int8_phase_saves_a_plain_model_that_its_int8_file_follows(tmp_path, cap
     assert _cli("train", crops, "--out", tmp_path / "run", "--arch", "tiny", "--init-from", base,
                 "--int8-consistency", "200", "--epochs", "2", "--learning-rate", "1e-3", "--no-augment") == 0
     out = capsys.readouterr().out
-    assert "int8 consistency:" in out and "tensors fake-quantised" in out
+    assert "consistency: int8 path: 59 tensors fake-quantised" not in out  # the tiny model has fewer
+    assert "tensors fake-quantised" in out and "measured again every 50" in out
     model = keras.models.load_model(tmp_path / "run" / "model.keras", safe_mode=True)
     assert not any(layer.name.endswith("_fq") for layer in model.layers)
     assert len(model.layers) == len(keras.models.load_model(base, safe_mode=True).layers)

@@ -26,12 +26,14 @@ from fakeface.edge.tf_environment import set_tf_environment
 
 from .data.augment import AugmentOptions, make_augment, make_window
 from .data.dataset import CropSet, attach_context, load_split, make_dataset, read_geometry
+from .data.layout import stable_order_key
 from .fit_callbacks import epoch_checkpoint, progress_line, save_keras_atomic, stop_on_swallowed_interrupt
 from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
 from .models.efficientnet_lite import feature_extractor, freeze_for_fine_tuning
 from .models.int8_stem import freeze_stem, snap_stem_to_int8_grid
 from .models.linear_probe import fit_linear_probe
-from .models.int8_consistency import CALIBRATION_CROPS, consistency_loss, consistency_trainee, float_path_metrics
+from .models.consistency import ConsistencyWeights, consistency_loss, consistency_trainee, describe, float_path_metrics
+from .models.int8_consistency import CALIBRATION_CROPS, REMEASURE_EVERY, int8_path
 from .reports.metrics import classification_report, threshold_for_real_acceptance
 from .reports.perturb import robustness_summary
 from .reports.plots import plot_confusion, plot_history, plot_roc
@@ -57,6 +59,8 @@ class TrainOptions:
     init_from: Optional[str] = None  # start from this .keras model's weights (same arch), e.g. to fine-tune
     int8_stem: bool = False  # with init_from: snap the stem to the int8 grid, freeze it, train the rest
     int8_consistency: float = 0.0  # with init_from: weight of the float/int8-path gap in the loss (0: off)
+    int8_remeasure_every: int = REMEASURE_EVERY  # steps between measurements of the int8 ranges (0: once)
+    jitter_consistency: float = 0.0  # weight of the gap between a crop and its box-jittered re-cut (0: off)
     verbose: bool = True
     augment_options: AugmentOptions = field(default_factory=AugmentOptions)
 
@@ -163,7 +167,7 @@ def _resume_from_checkpoint(keras, ckpt_dir: Path, opts: TrainOptions):
     model = keras.models.load_model(ckpt_dir / "last.keras", safe_mode=True, compile=True)
     if opts.verbose:
         print(f"train: resuming after epoch {int(state['epoch'])}"
-              + ("; the int8 phase's optimizer starts afresh" if opts.int8_consistency else ""))
+              + ("; the consistency phase's optimizer starts afresh" if _consistency(opts).active else ""))
     return model, int(state["epoch"]), state.get("history", {})
 
 
@@ -200,20 +204,34 @@ def _new_model(keras, opts: TrainOptions, recipe, crops: _Crops) -> tuple[object
     return model, probe_metrics
 
 
-def _int8_trainee(model, opts: TrainOptions, crops: _Crops):
-    """The model that --int8-consistency trains: ``model``'s float and fake-quantised paths side by
-    side, sharing every weight."""
-    calib = crops.train.images[np.random.default_rng(opts.seed).permutation(len(crops.train))[:CALIBRATION_CROPS]]
-    trainee, tensors = consistency_trainee(model, calib)
+def _consistency(opts: TrainOptions) -> ConsistencyWeights:
+    return ConsistencyWeights(int8=opts.int8_consistency, jitter=opts.jitter_consistency)
+
+
+def _consistency_trainee(model, opts: TrainOptions, crops: _Crops):
+    """(trainee, int8 range tracker or None): ``model`` beside the views that
+    --int8-consistency and --jitter-consistency train it against, sharing every weight."""
+    weights = _consistency(opts)
+    quantised, tensors, tracker = None, None, None
+    if weights.int8:
+        # The crops `fakeface export --calib CROPS --calib-split train` calibrates on, in its order.
+        order = sorted(range(len(crops.train)), key=lambda i: stable_order_key(crops.train.paths[i]))
+        calib = crops.train.images[order[:CALIBRATION_CROPS]]
+        quantised, tensors, tracker = int8_path(model, calib)
+        if opts.verbose:
+            again = (f"measured again every {opts.int8_remeasure_every} steps" if opts.int8_remeasure_every
+                     else "measured once")
+            print(f"train: int8 ranges from the export's {len(calib)} calibration crops, {again}")
+    trainee = consistency_trainee(model, weights, quantised)
     if opts.verbose:
-        print(f"train: int8 consistency: {tensors} tensors fake-quantised on ranges from {len(calib)} crops; "
-              f"loss = BCE(float) + BCE(int8 path) + {opts.int8_consistency:g} x gap^2, constant learning rate")
-    return trainee
+        print(f"train: consistency: {describe(weights, tensors)}")
+    return trainee, tracker
 
 
-def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int, int8_consistency: float = 0.0) -> None:
+def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int,
+             consistency: ConsistencyWeights = ConsistencyWeights()) -> None:
     total = steps * epochs
-    if recipe.schedule == "cosine" and not int8_consistency:  # the int8 phase is short: a constant rate
+    if recipe.schedule == "cosine" and not consistency.int8:  # the int8 phase is short: a constant rate
         warm = max(1, min(steps, total // 10))
         schedule = keras.optimizers.schedules.CosineDecay(
             lr * 0.05, decay_steps=max(1, total - warm), alpha=0.01, warmup_target=lr, warmup_steps=warm)
@@ -221,8 +239,8 @@ def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int, int8_co
         schedule = lr
     optimizer = (keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay)
                  if recipe.weight_decay else keras.optimizers.Adam(schedule))
-    if int8_consistency:
-        loss = consistency_loss(int8_consistency, recipe.label_smoothing)
+    if consistency.active:
+        loss = consistency_loss(consistency, recipe.label_smoothing)
         metrics = float_path_metrics()
     else:
         loss = keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing)
@@ -234,7 +252,7 @@ def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int, int8_co
 
 def _callbacks(keras, opts: TrainOptions, ckpt_dir: Path, history: dict, val_ds, model) -> list:
     # The int8 phase's trainee holds fake-quantisation layers: its checkpoint is the float model.
-    saved = model if opts.int8_consistency else None
+    saved = model if _consistency(opts).active else None
     callbacks = [epoch_checkpoint(keras, ckpt_dir, history, saved), stop_on_swallowed_interrupt(keras)]
     if opts.verbose:
         callbacks.append(progress_line(keras))
@@ -327,13 +345,15 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
             model, initial_epoch, history = resumed
         else:
             model, probe_metrics = _new_model(keras, opts, recipe, crops)
-        trainee = model
-        if opts.int8_consistency:
-            trainee = _int8_trainee(model, opts, crops)
-        if opts.int8_consistency or not resumed:  # a resumed plain run keeps its compiled optimizer
-            _compile(keras, trainee, recipe, lr, steps, epochs, opts.int8_consistency)
+        trainee, tracker = model, None
+        if _consistency(opts).active:
+            trainee, tracker = _consistency_trainee(model, opts, crops)
+        if trainee is not model or not resumed:  # a resumed plain run keeps its compiled optimizer
+            _compile(keras, trainee, recipe, lr, steps, epochs, _consistency(opts))
 
     callbacks = _callbacks(keras, opts, ckpt_dir, history, val_ds, model)
+    if tracker is not None and opts.int8_remeasure_every:
+        callbacks.insert(0, tracker.callback(keras, opts.int8_remeasure_every, opts.verbose))
     t0 = time.perf_counter()
     if initial_epoch < epochs:
         trainee.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
@@ -361,6 +381,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "epochs_run": len(history.get("loss", [])), "batch_size": batch, "learning_rate": lr,
         "balance": opts.balance, "context": crops.context, "init_from": opts.init_from,
         "int8_consistency": opts.int8_consistency,
+        "jitter_consistency": opts.jitter_consistency,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,

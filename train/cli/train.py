@@ -67,10 +67,30 @@ def register(subparsers) -> None:
                         "--learning-rate, so the int8 file decides as the float model does (default 0: off; the "
                         "recipe: W=200, 1 epoch, --learning-rate 2e-5, the augmentation of the run it starts from; see "
                         "fakeface/train/models/int8_consistency.py)")
+    p.add_argument("--jitter-consistency", type=non_negative_float, default=0.0, metavar="J",
+                   help="train each crop beside a re-cut of it from a box moved by up to 5%% and scaled 0.9-1.1, on "
+                        "BCE of both + J x (p_float - p_jittered)^2, so p(fake) does not hinge on where the detector's "
+                        "box lands (default 0: off; combines with --int8-consistency; see "
+                        "fakeface/train/models/consistency.py)")
+    p.add_argument("--int8-remeasure-every", type=count_or_zero, default=None, metavar="STEPS",
+                   help="with --int8-consistency: measure the int8 ranges again on the export's 512 calibration "
+                        "crops every STEPS training steps, so they follow the weights as they move (default 50; "
+                        "0: measure once, before the phase)")
     p.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     p.add_argument("--limit", type=count_or_zero, default=0, help="use at most this many training crops (quick trials)")
     p.add_argument("--quiet", action="store_true", help="less output")
     p.set_defaults(func=run)
+
+
+def _remeasure(args) -> dict:
+    """--int8-remeasure-every, checked against --int8-consistency; {} leaves the default."""
+    if args.int8_remeasure_every is None:
+        return {}
+    if not args.int8_consistency:
+        from fakeface.edge.errors import FakeFaceError
+
+        raise FakeFaceError("--int8-remeasure-every only applies with --int8-consistency W")
+    return {"int8_remeasure_every": args.int8_remeasure_every}
 
 
 def run(args) -> int:
@@ -83,6 +103,7 @@ def run(args) -> int:
                         learning_rate=args.learning_rate, patience=args.patience, augment=not args.no_augment,
                         strategy=args.strategy, resume=args.resume, seed=args.seed, limit=args.limit,
                         init_from=args.init_from, int8_stem=args.int8_stem, int8_consistency=args.int8_consistency,
+                        jitter_consistency=args.jitter_consistency, **_remeasure(args),
                         balance=args.balance,
                         augment_options=augment_options(args),
                         verbose=not args.quiet)

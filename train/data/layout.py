@@ -39,6 +39,14 @@ def split_of(key: str) -> str:
     return "train" if digit <= 7 else ("val" if digit == 8 else "test")
 
 
+def stable_order_key(rel: str) -> str:
+    """Sort key that mixes classes and sources but never changes run to run: the sha1 of a
+    crop's POSIX path relative to its folder.  The first N crops in this order are the int8
+    calibration set, both for ``fakeface export --calib`` and for ``train --int8-consistency``,
+    so the ranges the training imitates are the ranges the export will measure."""
+    return hashlib.sha1(rel.encode("utf-8")).hexdigest()
+
+
 def crop_relpath(source_rel: str, face_index: int = 0) -> str:
     tag = "" if face_index == 0 else f".face{face_index}"
     return f"{source_rel}{tag}{CROP_SUFFIX}"

@@ -7,7 +7,7 @@ sit near the threshold, so the shipped 10-epoch model's int8 file agreed with Ke
 test labels, under the export gate's 99.5 %.
 
 What: a last, short phase of fine-tuning (``fakeface train --init-from MODEL --int8-consistency
-W``) trains the model together with a second forward path through the *same* layers (so the
+W``, assembled in ``consistency.py``) trains the model together with a second forward path through the *same* layers (so the
 same weights) in which every tensor the converter will quantise passes through fake
 quantisation: rounding to 8 bits of the range the converter will calibrate (min/max over 512
 training crops, as ``fakeface export --calib`` measures it), with straight-through gradients
@@ -40,6 +40,9 @@ from fakeface.edge.errors import FakeFaceError
 
 FAKE_QUANT_SUFFIX = "_fq"
 CALIBRATION_CROPS = 512  # as the recipe's `fakeface export --calib-count`
+# Steps between two measurements of the int8 ranges (an epoch of the recipe is ~420 steps); a
+# measurement over the 512 calibration crops costs about as much as 5 training steps.
+REMEASURE_EVERY = 50
 # Layers the converter folds into the op that feeds them (their input is not quantised).
 _FUSED_INTO_PREVIOUS = ("BatchNormalization", "ReLU", "Activation")
 # Layers whose output is their input at inference, or not a tensor the converter quantises.
@@ -114,10 +117,21 @@ def _fake_quant_layer(keras, low: float, high: float, name: str):
 
     class FakeQuant(keras.layers.Layer):
         """Round to 8 bits of [low, high] as the converter's asymmetric int8 does (the range is
-        widened to hold zero); the gradient passes straight through inside the range."""
+        widened to hold zero); the gradient passes straight through inside the range.  The range
+        lives in two non-trainable weights, so it can be measured again as the weights move."""
+
+        def build(self, input_shape):
+            self.low = self.add_weight(shape=(), initializer=keras.initializers.Constant(min(low, 0.0)),
+                                       trainable=False, name="low")
+            self.high = self.add_weight(shape=(), initializer=keras.initializers.Constant(max(high, 0.0)),
+                                        trainable=False, name="high")
+
+        def set_range(self, new_low: float, new_high: float) -> None:
+            self.low.assign(min(new_low, 0.0))
+            self.high.assign(max(new_high, 0.0))
 
         def call(self, x):
-            return tf.quantization.fake_quant_with_min_max_args(x, min=min(low, 0.0), max=max(high, 0.0), num_bits=8)
+            return tf.quantization.fake_quant_with_min_max_vars(x, self.low, self.high, num_bits=8)
 
     return FakeQuant(name=name)
 
@@ -139,45 +153,64 @@ def with_fake_quantisation(model, ranges: dict[str, tuple[float, float]]):
     return quantised
 
 
-def consistency_trainee(model, calibration: np.ndarray):
-    """(trainee, number of fake-quantised tensors): a model whose output is [p_float, p_int8 path]
-    side by side, both computed by ``model``'s own layers."""
-    import keras
+def fake_quant_layers(quantised) -> dict[str, object]:
+    """The fake-quantisation layers of ``with_fake_quantisation``'s model, by the layer they follow."""
+    return {layer.name[:-len(FAKE_QUANT_SUFFIX)]: layer for layer in quantised.layers
+            if layer.name.endswith(FAKE_QUANT_SUFFIX)}
 
+
+class RangeTracker:
+    """Keeps the int8 path's ranges equal to what the export would calibrate *now*.
+
+    The export measures each tensor's min/max on the calibration crops with the final weights;
+    ranges measured once before the phase drift from those as the weights move, and the phase
+    then teaches the model to be robust to a rounding the export will not use.  ``remeasure()``
+    runs the float model over the same calibration crops again and moves every range there."""
+
+    def __init__(self, model, quantised, names: list[str], calibration: np.ndarray):
+        self.model, self.names, self.calibration = model, names, calibration
+        self.layers = fake_quant_layers(quantised)
+        self.measured = 0
+
+    def remeasure(self) -> float:
+        """Measure and set the ranges; returns the largest change of a range end, relative to
+        that tensor's range."""
+        ranges = calibrated_ranges(self.model, self.names, self.calibration)
+        largest = 0.0
+        for name, (low, high) in ranges.items():
+            layer = self.layers[name]
+            old_low, old_high = float(layer.low.numpy()), float(layer.high.numpy())
+            layer.set_range(low, high)
+            span = max(old_high - old_low, 1e-12)
+            largest = max(largest, abs(min(low, 0.0) - old_low) / span, abs(max(high, 0.0) - old_high) / span)
+        self.measured += 1
+        return largest
+
+    def callback(self, keras, every: int, verbose: bool = False):
+        """A Keras callback that re-measures the ranges every ``every`` training steps."""
+        tracker = self
+
+        class RemeasureRanges(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.steps = 0
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.steps += 1
+                if every and self.steps % every == 0:
+                    change = tracker.remeasure()
+                    if verbose:
+                        print(f"\ntrain: int8 ranges re-measured after {self.steps} steps "
+                              f"(largest move {change:.1%} of a range)", flush=True)
+
+        return RemeasureRanges()
+
+
+def int8_path(model, calibration: np.ndarray):
+    """(fake-quantised copy of ``model`` sharing its weights, number of fake-quantised tensors,
+    range tracker), with ranges measured on ``calibration``."""
     names = quantised_tensor_layers(model)
     if not names:
         raise FakeFaceError(f"--int8-consistency: {model.name} has no tensor an int8 export would quantise")
     quantised = with_fake_quantisation(model, calibrated_ranges(model, names, calibration))
-    inp = keras.Input(shape=tuple(model.input_shape[1:]))
-    both = keras.layers.Concatenate(name="float_and_int8")([model(inp), quantised(inp)])
-    return keras.Model(inp, both, name="int8_consistency"), len(names)
-
-
-def consistency_loss(weight: float, label_smoothing: float = 0.0):
-    """Per-face loss on the trainee's two columns: both paths' cross-entropy plus ``weight`` times
-    the squared gap between their probabilities."""
-    import keras
-
-    def loss(y_true, both):
-        p_float, p_int8 = both[:, :1], both[:, 1:]
-        bce = (keras.losses.binary_crossentropy(y_true, p_float, label_smoothing=label_smoothing)
-               + keras.losses.binary_crossentropy(y_true, p_int8, label_smoothing=label_smoothing))
-        return bce + weight * keras.ops.mean(keras.ops.square(p_float - p_int8), axis=-1)
-
-    return loss
-
-
-def float_path_metrics():
-    """AUC and accuracy of the float path alone, under the names plain training logs ('auc',
-    'accuracy'), so history, plots and --patience read the same keys."""
-    import keras
-
-    class FloatAUC(keras.metrics.AUC):
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            return super().update_state(y_true, y_pred[:, :1], sample_weight)
-
-    class FloatAccuracy(keras.metrics.BinaryAccuracy):
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            return super().update_state(y_true, y_pred[:, :1], sample_weight)
-
-    return [FloatAUC(name="auc"), FloatAccuracy(name="accuracy")]
+    return quantised, len(names), RangeTracker(model, quantised, names, calibration)
