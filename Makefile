@@ -28,6 +28,9 @@ CROP_FLAGS ?= --crop resize --crop-margin 0.25 --input-size 128
 AUGMENT_FLAGS ?= --box-jitter 0.5 --style-augment 0.3 --background-augment 0.15
 TRAIN_FLAGS ?= --arch lite0 --epochs 10 --learning-rate 2e-4 $(AUGMENT_FLAGS)
 INT8_FLAGS ?= --arch lite0 --int8-consistency 200 --epochs 1 --learning-rate 2e-5 $(AUGMENT_FLAGS)
+# What ship can install (int8 first, then the float fallbacks); `fakeface export` without
+# --formats makes every format, fp32 TFLite and dynamic-range too.
+EXPORT_FORMATS ?= tflite-int8,tflite-fp16,onnx-int8,onnx-fp32
 
 demo: $(EDGE_ENV)/.demo-installed
 	$(EDGE_ENV)/bin/fakeface check edge/assets/astronaut.jpg --annotate demo-out
@@ -84,7 +87,7 @@ default-model: $(FULL_ENV)/.test-installed
 	$(FULL_ENV)/bin/fakeface train $(WORK)/crops --out $(WORK)/run $(TRAIN_FLAGS)
 	$(FULL_ENV)/bin/fakeface train $(WORK)/crops --out $(WORK)/run-int8 --init-from $(WORK)/run/model.keras $(INT8_FLAGS)
 	$(FULL_ENV)/bin/fakeface calibrate $(WORK)/run-int8/model.keras $(WORK)/crops --cropped --target-real-acceptance 0.95
-	-$(FULL_ENV)/bin/fakeface export $(WORK)/run-int8/model.keras --out $(WORK)/export \
+	-$(FULL_ENV)/bin/fakeface export $(WORK)/run-int8/model.keras --out $(WORK)/export --formats $(EXPORT_FORMATS) \
 		--calib $(WORK)/crops --calib-split train --calib-count 512 --eval $(WORK)/crops --eval-split test --auto-float 4
 	$(FULL_ENV)/bin/fakeface export ship $(WORK)/export --to edge/models
 

@@ -4,6 +4,8 @@ the plain float model."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -73,11 +75,13 @@ def test_jitter_consistency_run_saves_a_plain_model(tmp_path, capsys):
 
     crops = write_synthetic_crops(tmp_path / "crops", n=120, size=32)
     assert main(["train", str(crops), "--out", str(tmp_path / "run"), "--arch", "tiny", "--epochs", "1",
-                 "--jitter-consistency", "10", "--no-augment"]) == 0
+                 "--jitter-consistency", "10", "--no-augment", "--steps-per-epoch", "2"]) == 0
     out = capsys.readouterr().out
     assert "jitter view: box moved up to 5%" in out and "10 x gap(jitter)^2" in out
     model = keras.models.load_model(tmp_path / "run" / "model.keras", safe_mode=True)
     assert not any("jitter" in layer.name for layer in model.layers)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["jitter_consistency"] == 10 and metrics["steps_per_epoch"] == 2
     assert main(["train", str(crops), "--out", str(tmp_path / "bad"), "--arch", "tiny",
                  "--int8-remeasure-every", "10"]) == 2
     assert "--int8-remeasure-every only applies with --int8-consistency" in capsys.readouterr().err

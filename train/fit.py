@@ -55,7 +55,7 @@ class TrainOptions:
     resume: bool = False
     seed: int = 1
     limit: int = 0  # cap on training crops, for quick trials
-    steps_per_epoch: Optional[int] = None  # tests: a few steps instead of whole epochs
+    steps_per_epoch: Optional[int] = None  # batches an epoch (None: one pass over the training crops)
     init_from: Optional[str] = None  # start from this .keras model's weights (same arch), e.g. to fine-tune
     int8_stem: bool = False  # with init_from: snap the stem to the int8 grid, freeze it, train the rest
     int8_consistency: float = 0.0  # with init_from: weight of the float/int8-path gap in the loss (0: off)
@@ -378,9 +378,11 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "architecture": contract.architecture, "arch": opts.arch, "params": int(model.count_params()),
         "macs": int(macs), "input_size": size, "crop_margin": crops.margin,
         "crop_mode": contract.crop_mode, "epochs": epochs,
-        "epochs_run": len(history.get("loss", [])), "batch_size": batch, "learning_rate": lr,
+        "epochs_run": len(history.get("loss", [])), "steps_per_epoch": steps, "batch_size": batch,
+        "learning_rate": lr,
         "balance": opts.balance, "context": crops.context, "init_from": opts.init_from,
         "int8_consistency": opts.int8_consistency,
+        "int8_remeasure_every": opts.int8_remeasure_every if opts.int8_consistency else None,
         "jitter_consistency": opts.jitter_consistency,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),

@@ -37,6 +37,9 @@ def register(subparsers) -> None:
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCH,
                    help=f"model architecture (default {DEFAULT_ARCH}; seed = the reference article's CNN)")
     p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the architecture's recipe, 10 for lite0, 8 for seed and compact_q)")
+    p.add_argument("--steps-per-epoch", type=positive_int, default=None, metavar="N",
+                   help="train N batches an epoch instead of one pass over the training crops (the crops are "
+                        "drawn on from a reshuffled stream; e.g. a consistency phase shorter than an epoch)")
     p.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: the architecture's recipe)")
     p.add_argument("--learning-rate", type=positive_float, default=None, help="peak learning rate (default: the recipe's)")
     p.add_argument("--patience", type=count_or_zero, default=0,
@@ -104,6 +107,7 @@ def run(args) -> int:
                         strategy=args.strategy, resume=args.resume, seed=args.seed, limit=args.limit,
                         init_from=args.init_from, int8_stem=args.int8_stem, int8_consistency=args.int8_consistency,
                         jitter_consistency=args.jitter_consistency, **_remeasure(args),
+                        steps_per_epoch=args.steps_per_epoch,
                         balance=args.balance,
                         augment_options=augment_options(args),
                         verbose=not args.quiet)
