@@ -119,4 +119,5 @@ def describe(weights: ConsistencyWeights, int8_tensors: Optional[int] = None) ->
         parts.append(f"int8 path: {int8_tensors} tensors fake-quantised")
     if weights.jitter:
         parts.append(f"jitter view: box moved up to {JITTER_SHIFT:.0%}, scaled {JITTER_SCALE[0]:g}-{JITTER_SCALE[1]:g}")
-    return "; ".join(parts) + "; loss = " + " + ".join(terms) + ", constant learning rate"
+    rate = ", constant learning rate" if weights.int8 else ""  # the int8 phase is short (fit._compile)
+    return "; ".join(parts) + "; loss = " + " + ".join(terms) + rate
