@@ -16,7 +16,7 @@ import numpy as np
 from fakeface.edge.contract import ModelContract
 from fakeface.edge.imageio import is_image_name
 from fakeface.train.data.dataset import CropSet, load_crops, model_pixels
-from fakeface.train.data.layout import SPLITS, Sample, source_key_of_crop, split_of, stable_order_key
+from fakeface.train.data.layout import CLASS_NAMES, SPLITS, Sample, source_key_of_crop, split_of, stable_order_key
 
 from .errors import ExportError
 
@@ -60,6 +60,17 @@ def _load(paths: Sequence[Path], root: Path, labels: Sequence[int], contract: Mo
     return cs
 
 
+def calibration_paths(calib_dir: Path, limit: int, split: Optional[str] = None) -> list[Path]:
+    """The crops int8 calibration uses: the first ``limit`` of the split in the stable order.
+
+    A folder that ``prepare`` wrote (real/ and fake/ class folders) contributes only its class
+    folders, as training reads it: never its context/ windows, which show the face at another
+    scale.  ``train --int8-consistency`` picks the same crops (``stable_order_key``)."""
+    roots = [calib_dir / c for c in CLASS_NAMES] if all((calib_dir / c).is_dir() for c in CLASS_NAMES) else [calib_dir]
+    paths = [p for root in roots for p in find_images(root)]
+    return _stable_order(in_split(paths, calib_dir, split), calib_dir)[:limit]
+
+
 def load_calibration_set(calib_dir: Optional[Path], contract: ModelContract, limit: int = 256,
                          split: Optional[str] = None) -> np.ndarray:
     """Real face crops for int8 calibration as the model takes them, float32 (N, S, S, 3).
@@ -73,10 +84,9 @@ def load_calibration_set(calib_dir: Optional[Path], contract: ModelContract, lim
     calib_dir = Path(calib_dir)
     if not calib_dir.is_dir():
         raise ExportError(f"{calib_dir}: calibration folder not found (--calib needs a folder of face crops)")
-    paths = in_split(find_images(calib_dir), calib_dir, split)
-    if not paths:
+    chosen = calibration_paths(calib_dir, limit, split)
+    if not chosen:
         raise ExportError(f"{calib_dir}: no PNG/JPG images found for calibration (split: {split or 'all'})")
-    chosen = _stable_order(paths, calib_dir)[:limit]
     cs = _load(chosen, calib_dir, [-1] * len(chosen), contract)  # -1: calibration crops are unlabelled
     if len(cs) == 0:
         raise ExportError(f"{calib_dir}: none of the calibration images could be read")

@@ -118,3 +118,22 @@ def test_crops_of_another_size_are_resized_or_refused_one_by_one(tmp_path):
     strict, bad = load_crops(samples, size=8, progress=False, resize=False)
     assert sorted(strict.paths) == ["fake/b/y.jpg.png", "real/a/x.jpg.png"]
     assert [rel for rel, _ in bad] == ["fake/b/stray.png"] and bad[0][1].endswith(WRONG_SIZE)
+
+
+def test_int8_training_and_the_export_calibrate_on_the_same_crops(tmp_path):
+    """`train --int8-consistency` imitates the rounding of the ranges `fakeface export --calib`
+    measures, so both must pick the same crops; prepare's context/ windows are not crops."""
+    from fakeface.export.crops import calibration_paths
+    from fakeface.train.data.layout import CONTEXT_DIR, calibration_choice, select_split
+
+    for cls in ("real", "fake"):
+        for i in range(60):
+            for top in (cls, f"{CONTEXT_DIR}/{cls}"):
+                f = tmp_path / top / "src" / f"{i:03d}.jpg.png"
+                f.parent.mkdir(parents=True, exist_ok=True)
+                f.write_bytes(b"")  # only the names matter here
+    exported = [p.relative_to(tmp_path).as_posix() for p in calibration_paths(tmp_path, 20, "train")]
+    train = [s.rel for s in select_split(scan_folder(tmp_path, cropped=True), "train")]
+    assert len(exported) == 20 and not any(r.startswith(CONTEXT_DIR) for r in exported)
+    assert [train[i] for i in calibration_choice(train, 20)] == exported
+    assert {r.split("/")[0] for r in exported} == {"real", "fake"}  # the order mixes the classes

@@ -26,7 +26,7 @@ from fakeface.edge.tf_environment import set_tf_environment
 
 from .data.augment import AugmentOptions, make_augment, make_window
 from .data.dataset import CropSet, attach_context, load_split, make_dataset, read_geometry
-from .data.layout import stable_order_key
+from .data.layout import calibration_choice
 from .fit_callbacks import epoch_checkpoint, progress_line, save_keras_atomic, stop_on_swallowed_interrupt
 from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
 from .models.efficientnet_lite import feature_extractor, freeze_for_fine_tuning
@@ -214,9 +214,11 @@ def _consistency_trainee(model, opts: TrainOptions, crops: _Crops):
     weights = _consistency(opts)
     quantised, tensors, tracker = None, None, None
     if weights.int8:
-        # The crops `fakeface export --calib CROPS --calib-split train` calibrates on, in its order.
-        order = sorted(range(len(crops.train)), key=lambda i: stable_order_key(crops.train.paths[i]))
-        calib = crops.train.images[order[:CALIBRATION_CROPS]]
+        # The crops `fakeface export --calib CROPS --calib-split train` calibrates on.
+        calib = crops.train.images[calibration_choice(crops.train.paths, CALIBRATION_CROPS)]
+        if opts.limit and opts.verbose:
+            print("train: warning: with --limit the int8 ranges come from the limited crops, not from the "
+                  "export's calibration set")
         quantised, tensors, tracker = int8_path(model, calib)
         if opts.verbose:
             again = (f"measured again every {opts.int8_remeasure_every} steps" if opts.int8_remeasure_every
@@ -350,6 +352,9 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
             trainee, tracker = _consistency_trainee(model, opts, crops)
         if trainee is not model or not resumed:  # a resumed plain run keeps its compiled optimizer
             _compile(keras, trainee, recipe, lr, steps, epochs, _consistency(opts))
+            if resumed:  # a fresh optimizer, but the learning-rate schedule goes on where it was
+                trainee.optimizer.build(trainee.trainable_variables)
+                trainee.optimizer.iterations.assign(initial_epoch * steps)
 
     callbacks = _callbacks(keras, opts, ckpt_dir, history, val_ds, model)
     if tracker is not None and opts.int8_remeasure_every:

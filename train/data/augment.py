@@ -101,26 +101,41 @@ def make_window(size: int, opts: AugmentOptions = AugmentOptions()):
     return window
 
 
+def _recut(tf, images, size: int, margin: int, half, cy, cx):
+    """Bilinear re-cuts of float (N, size, size, 3) crops, mirrored by ``margin`` pixels, from
+    boxes of half-side ``half`` centred at (cy, cx) in padded pixels; rounded to the pixel grid."""
+    padded = tf.pad(images, [[0, 0], [margin, margin], [margin, margin], [0, 0]], mode="REFLECT")
+    full = float(size + 2 * margin - 1)  # crop_and_resize maps 0..1 onto pixel centres 0..full
+    boxes = tf.reshape(tf.stack([cy - half, cx - half, cy + half, cx + half], axis=-1), (-1, 4)) / full
+    out = tf.image.crop_and_resize(padded, boxes, tf.range(tf.shape(images)[0]), (size, size), method="bilinear")
+    return tf.clip_by_value(tf.round(out), 0.0, 255.0)
+
+
+def _jitter_margin(size: int, shift: float, scale: tuple) -> int:
+    return int(np.ceil(size * (shift + max(scale) - 1.0))) + 1
+
+
 def jitter_boxes(tf, images, size: int, shift: float, scale: tuple):
     """Re-cut each float (N, size, size, 3) crop from its own random box, shifted by up to
     ``shift`` of the side and scaled by a factor in ``scale``; parts beyond the crop are
     mirrored (the crop has no more context).  Bilinear, as a real re-cut resamples; the result
     is rounded back onto the integer pixel grid."""
-    n = tf.shape(images)[0]
-    m = int(np.ceil(size * (shift + max(scale) - 1.0))) + 1
-    padded = tf.pad(images, [[0, 0], [m, m], [m, m], [0, 0]], mode="REFLECT")
-    full = float(size + 2 * m - 1)  # crop_and_resize maps 0..1 onto pixel centres 0..full
-    half = tf.random.uniform((n,), *scale) * (size - 1) / 2.0
-    cy = m + (size - 1) / 2.0 + tf.random.uniform((n,), -shift, shift) * size
-    cx = m + (size - 1) / 2.0 + tf.random.uniform((n,), -shift, shift) * size
-    boxes = tf.stack([cy - half, cx - half, cy + half, cx + half], axis=1) / full
-    out = tf.image.crop_and_resize(padded, boxes, tf.range(n), (size, size), method="bilinear")
-    return tf.clip_by_value(tf.round(out), 0.0, 255.0)
+    n = (tf.shape(images)[0],)
+    m = _jitter_margin(size, shift, scale)
+    half = tf.random.uniform(n, *scale) * (size - 1) / 2.0
+    cy = m + (size - 1) / 2.0 + tf.random.uniform(n, -shift, shift) * size
+    cx = m + (size - 1) / 2.0 + tf.random.uniform(n, -shift, shift) * size
+    return _recut(tf, images, size, m, half, cy, cx)
 
 
 def jitter_box(tf, img, size: int, shift: float, scale: tuple):
-    """:func:`jitter_boxes` for one uint8 crop (a ``Dataset.map`` step)."""
-    out = jitter_boxes(tf, tf.cast(img, tf.float32)[None], size, shift, scale)[0]
+    """:func:`jitter_boxes` for one uint8 crop (a ``Dataset.map`` step; scalar draws, so a seed
+    gives the boxes it always gave)."""
+    m = _jitter_margin(size, shift, scale)
+    half = tf.random.uniform((), *scale) * (size - 1) / 2.0
+    cy = m + (size - 1) / 2.0 + tf.random.uniform((), -shift, shift) * size
+    cx = m + (size - 1) / 2.0 + tf.random.uniform((), -shift, shift) * size
+    out = _recut(tf, tf.cast(img, tf.float32)[None], size, m, half, cy, cx)[0]
     return tf.cast(out, tf.uint8)
 
 

@@ -47,6 +47,12 @@ def stable_order_key(rel: str) -> str:
     return hashlib.sha1(rel.encode("utf-8")).hexdigest()
 
 
+def calibration_choice(rels: list[str], count: int) -> list[int]:
+    """Indices of the first ``count`` of ``rels`` (crop paths relative to their folder) in the
+    stable order: the crops int8 calibration uses."""
+    return sorted(range(len(rels)), key=lambda i: stable_order_key(rels[i]))[:count]
+
+
 def crop_relpath(source_rel: str, face_index: int = 0) -> str:
     tag = "" if face_index == 0 else f".face{face_index}"
     return f"{source_rel}{tag}{CROP_SUFFIX}"

@@ -15,7 +15,9 @@ The trainee outputs one column per path, the float model first:
     loss = BCE(float) + sum over views of [BCE(view) + weight * (p_float - p_view)^2]
 
 Its float column is the model itself, so validation metrics, checkpoints and the saved model are
-the plain float model; the views exist only in training.
+the plain float model; the views exist only in training.  Each column draws its own dropout mask,
+so every gap term also pulls two dropout samples of the head together (as R-Drop does); all the
+measurements in train/README.md were made that way.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-# The jitter view's box moves, as the jitter report (train/reports/box_stability.py) moves it.
-JITTER_SHIFT = 0.05
-JITTER_SCALE = (0.9, 1.1)
+from ..data.augment import AugmentOptions
+
+# The jitter view's box moves as training's --box-jitter does, and as far as the jitter report
+# (train/reports/box_stability.py) moves it.
+JITTER_SHIFT = AugmentOptions.box_shift
+JITTER_SCALE = AugmentOptions.box_scale
 
 
 @dataclass(frozen=True)
