@@ -26,14 +26,13 @@ from fakeface.edge.tf_environment import set_tf_environment
 
 from .data.augment import AugmentOptions, make_augment, make_window
 from .data.dataset import CropSet, attach_context, load_split, make_dataset, read_geometry
-from .data.layout import calibration_choice
 from .fit_callbacks import epoch_checkpoint, progress_line, save_keras_atomic, stop_on_swallowed_interrupt
 from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
 from .models.efficientnet_lite import feature_extractor, freeze_for_fine_tuning
 from .models.int8_stem import freeze_stem, snap_stem_to_int8_grid
 from .models.linear_probe import fit_linear_probe
-from .models.consistency import ConsistencyWeights, consistency_loss, consistency_trainee, describe, float_path_metrics
-from .models.int8_consistency import CALIBRATION_CROPS, REMEASURE_EVERY, int8_path
+from .models.consistency import ConsistencyWeights, assemble_trainee, consistency_loss, float_path_metrics
+from .models.int8_consistency import REMEASURE_EVERY
 from .reports.metrics import classification_report, threshold_for_real_acceptance
 from .reports.perturb import robustness_summary
 from .reports.plots import plot_confusion, plot_history, plot_roc
@@ -208,28 +207,6 @@ def _consistency(opts: TrainOptions) -> ConsistencyWeights:
     return ConsistencyWeights(int8=opts.int8_consistency, jitter=opts.jitter_consistency)
 
 
-def _consistency_trainee(model, opts: TrainOptions, crops: _Crops):
-    """(trainee, int8 range tracker or None): ``model`` beside the views that
-    --int8-consistency and --jitter-consistency train it against, sharing every weight."""
-    weights = _consistency(opts)
-    quantised, tensors, tracker = None, None, None
-    if weights.int8:
-        # The crops `fakeface export --calib CROPS --calib-split train` calibrates on.
-        calib = crops.train.images[calibration_choice(crops.train.paths, CALIBRATION_CROPS)]
-        if opts.limit and opts.verbose:
-            print("train: warning: with --limit the int8 ranges come from the limited crops, not from the "
-                  "export's calibration set")
-        quantised, tensors, tracker = int8_path(model, calib)
-        if opts.verbose:
-            again = (f"measured again every {opts.int8_remeasure_every} steps" if opts.int8_remeasure_every
-                     else "measured once")
-            print(f"train: int8 ranges from the export's {len(calib)} calibration crops, {again}")
-    trainee = consistency_trainee(model, weights, quantised)
-    if opts.verbose:
-        print(f"train: consistency: {describe(weights, tensors)}")
-    return trainee, tracker
-
-
 def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int,
              consistency: ConsistencyWeights = ConsistencyWeights()) -> None:
     total = steps * epochs
@@ -349,7 +326,8 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
             model, probe_metrics = _new_model(keras, opts, recipe, crops)
         trainee, tracker = model, None
         if _consistency(opts).active:
-            trainee, tracker = _consistency_trainee(model, opts, crops)
+            trainee, tracker = assemble_trainee(model, _consistency(opts), crops.train, opts.int8_remeasure_every,
+                                               limited=bool(opts.limit), verbose=opts.verbose)
         if trainee is not model or not resumed:  # a resumed plain run keeps its compiled optimizer
             _compile(keras, trainee, recipe, lr, steps, epochs, _consistency(opts))
             if resumed:  # a fresh optimizer, but the learning-rate schedule goes on where it was

@@ -81,6 +81,30 @@ def consistency_trainee(model, weights: ConsistencyWeights, int8_path=None):
     return keras.Model(inp, both, name="consistency_trainee")
 
 
+def assemble_trainee(model, weights: ConsistencyWeights, train, remeasure_every: int,
+                     limited: bool = False, verbose: bool = True):
+    """(trainee, int8 range tracker or None) for ``fakeface train``: ``model`` beside the views
+    ``weights`` asks for.  The int8 path calibrates on the training crops (``train``, a CropSet)
+    that `fakeface export --calib CROPS --calib-split train` calibrates on."""
+    from ..data.layout import calibration_choice
+    from .int8_consistency import CALIBRATION_CROPS, int8_path
+
+    quantised, tensors, tracker = None, None, None
+    if weights.int8:
+        calib = train.images[calibration_choice(train.paths, CALIBRATION_CROPS)]
+        if limited and verbose:
+            print("train: warning: with --limit the int8 ranges come from the limited crops, not from the "
+                  "export's calibration set")
+        quantised, tensors, tracker = int8_path(model, calib)
+        if verbose:
+            again = f"measured again every {remeasure_every} steps" if remeasure_every else "measured once"
+            print(f"train: int8 ranges from the export's {len(calib)} calibration crops, {again}")
+    trainee = consistency_trainee(model, weights, quantised)
+    if verbose:
+        print(f"train: consistency: {describe(weights, tensors)}")
+    return trainee, tracker
+
+
 def consistency_loss(weights: ConsistencyWeights, label_smoothing: float = 0.0):
     """Per-face loss on the trainee's columns: every column's cross-entropy, plus each view's
     weight times its squared gap to the float column."""
