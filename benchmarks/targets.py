@@ -165,8 +165,14 @@ def int8_per_face(model: Optional[Path], runs: int = 200) -> TargetResult:
                         f"{model.name} on {row.backend}, median of {row.stats['runs']} (mean {row.stats['mean_ms']:.3f} ms)")
 
 
+# Which export of the reference's own Keras file the edge side runs, best first: what `fakeface
+# export ship` installs for `check` (full-int8 TFLite), then its float fallbacks.
+REFERENCE_EDGE_FORMATS = ("tflite int8", "tflite fp16", "tflite fp32", "onnx int8", "onnx fp32")
+
+
 def model_for_reference(reference_model: str, models_dir: Optional[str]) -> Optional[str]:
-    """The float edge model exported from the reference Keras file (its sidecar names the source sha256)."""
+    """The edge model `check` would run that was exported from the reference Keras file (its
+    sidecar names the source sha256): the int8 TFLite file when there is one."""
     from fakeface.edge.contract import file_sha256
 
     from .models import discover_models
@@ -174,7 +180,8 @@ def model_for_reference(reference_model: str, models_dir: Optional[str]) -> Opti
     want = file_sha256(reference_model)
     models, _ = discover_models([], models_dir)
     same = [m for m in models if _source_sha(m.path) == want]
-    same.sort(key=lambda m: ("fp32" not in m.format, m.path.suffix != ".tflite", m.path.name))  # fp32 TFLite first
+    rank = {f: i for i, f in enumerate(REFERENCE_EDGE_FORMATS)}
+    same.sort(key=lambda m: (rank.get(m.format, len(rank)), m.path.name))
     return str(same[0].path) if same else None
 
 

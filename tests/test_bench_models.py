@@ -64,6 +64,15 @@ def test_targets_cold_start_rss_and_int8(tiny):
     assert r.measured is not None and r.measured > 0 and "tiny.int8.tflite" in r.detail
 
 
+def test_the_reference_comparison_runs_the_export_check_would_ship(tiny):
+    from fakeface.benchmarks.targets import model_for_reference
+
+    # Both files were exported from tiny.keras; `check` ships the full-int8 one.
+    chosen = model_for_reference(str(tiny["keras"]), str(tiny["int8"].parent))
+    assert chosen == str(tiny["int8"])
+    assert model_for_reference(str(tiny["int8"]), str(tiny["int8"].parent)) is None  # no export of that file
+
+
 def test_format_label_reads_the_sidecar_before_the_file_name(tmp_path):
     from fakeface.benchmarks.models import format_label
 

@@ -104,6 +104,24 @@ def test_source_balance_gives_every_source_of_a_class_the_same_weight():
         sample_weights(cs, "photo")
 
 
+def test_the_probe_subset_caps_big_sources_and_keeps_small_ones_whole():
+    from fakeface.train.data.dataset import CropSet, at_most_per_source
+
+    sources = ["real/big"] * 60 + ["real/small"] * 20 + ["fake/only"] * 40
+    labels = np.array([0] * 80 + [1] * 40, np.int32)
+    images = np.arange(120, dtype=np.uint8).reshape(120, 1, 1, 1).repeat(3, axis=3)
+    cs = CropSet(images=images, labels=labels, sources=sources, paths=[f"p{i}" for i in range(120)])
+    sub = at_most_per_source(cs, 25, seed=3)
+    assert Counter(sub.sources) == {"real/big": 25, "real/small": 20, "fake/only": 25}
+    # Rows stay together: each kept crop has its own label, source, path and pixels.
+    kept = [int(p[1:]) for p in sub.paths]
+    assert kept == sorted(kept) and len(set(kept)) == len(kept)
+    assert [int(v) for v in sub.images[:, 0, 0, 0]] == kept
+    assert sub.labels.tolist() == [int(labels[i]) for i in kept]
+    assert at_most_per_source(cs, 25, seed=3).paths == sub.paths  # the seed fixes the choice
+    assert at_most_per_source(cs, 60) is cs
+
+
 def test_crops_of_another_size_are_resized_or_refused_one_by_one(tmp_path):
     import cv2
 

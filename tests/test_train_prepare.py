@@ -12,6 +12,7 @@ import pytest
 
 from fakeface.edge.contract import ModelContract, crop_face
 from fakeface.edge.imageio import load_image
+from fakeface.train.data.prepare import DEFAULT_CROP_MARGIN, DEFAULT_CROP_MODE, DEFAULT_INPUT_SIZE
 
 pytestmark = pytest.mark.tf
 
@@ -43,7 +44,7 @@ def messy_folder(tmp_path, sample_photo):
 
 def test_prepare_is_tolerant_and_resumable(messy_folder, tmp_path, capsys):
     out = tmp_path / "crops"
-    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--input-size", "64", "--context", "160") == 0
+    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--crop", "native", "--input-size", "64", "--context", "160") == 0
     records = {r["source"]: r for r in _manifest(out)}
     assert records["fake/gan/broken.jpg"]["status"] == "unreadable"
     assert records["fake/gan/nested/sky.png"]["status"] == "no_face"
@@ -73,17 +74,26 @@ def test_prepare_is_tolerant_and_resumable(messy_folder, tmp_path, capsys):
     (out / "fake" / "gan").mkdir(parents=True, exist_ok=True)
     (out / "fake" / "gan" / ".x.png.abc.partial").write_bytes(b"half")
     n_before = len(_manifest_lines(out))
-    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--input-size", "64", "--context", "160") == 0
+    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--crop", "native", "--input-size", "64", "--context", "160") == 0
     assert "3 already done, 0 processed" in capsys.readouterr().out
     assert not list(out.rglob("*.partial"))
     assert len(_manifest_lines(out)) == n_before  # nothing redone
 
     # another geometry into the same folder is refused, not mixed
-    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--input-size", "96") == 2
-    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--input-size", "64") == 2
+    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--crop", "native", "--input-size", "96") == 2
+    assert _cli("prepare", messy_folder, out, "--workers", "1", "--quiet", "--crop", "native", "--input-size", "64") == 2
     # an odd context margin could not put the crop at its centre
-    assert _cli("prepare", messy_folder, tmp_path / "odd", "--quiet", "--input-size", "64", "--context", "97") == 2
+    assert _cli("prepare", messy_folder, tmp_path / "odd", "--quiet", "--crop", "native", "--input-size", "64", "--context", "97") == 2
     assert "must be even" in capsys.readouterr().err
+
+
+def test_prepare_defaults_are_the_shipped_models_geometry():
+    from fakeface.edge.classifier import default_model_path
+    from fakeface.edge.contract import load_contract
+
+    shipped = load_contract(default_model_path())
+    assert (shipped.input_size, shipped.crop_margin, shipped.crop_mode) == \
+        (DEFAULT_INPUT_SIZE, DEFAULT_CROP_MARGIN, DEFAULT_CROP_MODE)
 
 
 def _manifest_lines(out: Path) -> list[dict]:
@@ -122,8 +132,8 @@ def test_prepare_real_photos_and_recut_from_boxes(faces_dir, tmp_path):
     assert _cli("prepare", src, out3, "--workers", "1", "--quiet", "--crop", "native",
                 "--reuse-boxes", out / "manifest.jsonl") == 0
     geometry = json.loads((out3 / "crops.json").read_text())
-    assert geometry["crop_mode"] == "native" and geometry["input_size"] == 96
-    contract = ModelContract(input_size=96, crop_margin=geometry["crop_margin"], crop_mode="native",
+    assert geometry["crop_mode"] == "native" and geometry["input_size"] == DEFAULT_INPUT_SIZE
+    contract = ModelContract(input_size=DEFAULT_INPUT_SIZE, crop_margin=geometry["crop_margin"], crop_mode="native",
                              native_max_side=geometry["native_max_side"])
     r = next(r for r in _manifest(out3) if r["status"] == "ok")
     expected = crop_face(load_image(src / r["source"]), r["box"], contract)

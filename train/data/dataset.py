@@ -41,6 +41,21 @@ class CropSet:
         return len(self.labels)
 
 
+def at_most_per_source(cs: CropSet, limit: int, seed: int = 1) -> CropSet:
+    """A random subset with at most ``limit`` crops of every source folder (small sources
+    whole), in the original order; ``cs`` itself when no source is over the limit."""
+    rng = np.random.default_rng(seed)
+    sources = np.asarray(cs.sources)
+    keep = []
+    for src in sorted(set(cs.sources)):
+        where = np.flatnonzero(sources == src)
+        keep.append(where if len(where) <= limit else rng.choice(where, limit, replace=False))
+    keep = np.sort(np.concatenate(keep)) if keep else np.empty(0, np.intp)
+    if len(keep) == len(cs):
+        return cs
+    return CropSet(cs.images[keep], cs.labels[keep], [cs.sources[i] for i in keep], [cs.paths[i] for i in keep])
+
+
 def read_geometry(crops_dir: str | os.PathLike) -> dict:
     """The crop geometry `prepare` recorded in crops.json ({} if the folder has none)."""
     p = Path(crops_dir) / "crops.json"

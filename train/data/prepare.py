@@ -39,10 +39,12 @@ from .layout import CONTEXT_DIR, crop_relpath, scan_folder
 
 MANIFEST = "manifest.jsonl"
 GEOMETRY = "crops.json"  # the crop geometry of a crop folder; `train` copies it into the model contract
-# Default crop geometry of this project's model (see train/README.md for why).
-DEFAULT_INPUT_SIZE = 96
-DEFAULT_CROP_MARGIN = 0.15  # the shipped model's geometry (edge/models/*.json)
-DEFAULT_CROP_MODE = "native"  # the shipped model reads native-scale crops (train/README.md)
+# Default crop geometry: the shipped model's (its sidecar edge/models/fakeface.tflite.json, a
+# test holds them equal), so `prepare` then `train` without flags follows the shipped recipe.
+# Why 128 px, margin 0.25, resized: train/README.md, "Crop geometry and size".
+DEFAULT_INPUT_SIZE = 128
+DEFAULT_CROP_MARGIN = 0.25
+DEFAULT_CROP_MODE = "resize"
 DEFAULT_NATIVE_MAX_SIDE = 288
 # `--context PX` (native mode) also keeps a wider window of every face at the same pixel
 # scale (OUT/context/<crop name>), which `train --scale-augment` shrinks before cutting the
