@@ -144,6 +144,30 @@ def test_shipped_classifier_stem_is_exact_on_the_int8_grid():
 
 
 @pytest.mark.tf
+def test_multi_tap_head_reads_the_pooled_blocks_and_the_last_map():
+    """lite0_multi's features are the tapped blocks' and the last feature map's channel means,
+    concatenated; the int8 consistency phase fake-quantises every new pooled tensor too."""
+    import keras
+
+    from fakeface.train.models.architectures import build_model
+    from fakeface.train.models.efficientnet_lite import MULTI_TAPS, feature_extractor
+    from fakeface.train.models.int8_consistency import quantised_tensor_layers
+
+    model = build_model("lite0_multi", 64)
+    features = feature_extractor(model)
+    assert features.output.shape[-1] == 40 + 80 + 112 + 192 + 1280
+    pixels = np.load(FIXTURE)["pixels"][None, :64, :64].astype(np.float32)
+    maps = keras.Model(model.input, [model.get_layer(n).output for n in
+                                     ("lite_b04_add", "lite_b07_add", "lite_b10_add", "lite_b14_add", "lite_head_relu6")])
+    want = np.concatenate([m.mean(axis=(1, 2)) for m in maps.predict(pixels, verbose=0)], axis=-1)
+    np.testing.assert_allclose(features.predict(pixels, verbose=0), want, rtol=1e-4, atol=1e-4)
+    quantised = set(quantised_tensor_layers(model))
+    assert {f"lite_pool_b{i:02d}" for i in MULTI_TAPS} | {"lite_pool_last", "lite_pool"} <= quantised
+    plain = build_model("lite0", 64)
+    assert len(quantised) == len(quantised_tensor_layers(plain)) + len(MULTI_TAPS) + 1
+
+
+@pytest.mark.tf
 @pytest.mark.slow
 def test_train_lite0_probes_then_fine_tunes_with_frozen_statistics(tmp_path):
     """`fakeface train --arch lite0` end to end on synthetic 32-px faces: the linear probe

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .arch_compact import build_compact_m, build_compact_q, build_compact_s
-from .efficientnet_lite import build_lite0_classifier
+from .efficientnet_lite import MULTI_TAPS, build_lite0_classifier
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,11 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
                                              weight_decay=1e-5, pretrained=True,
                                              description="ImageNet EfficientNet-Lite0 (16 MBConv blocks + "
                                                          "1280-channel head), GAP, dropout, Dense")),
+    "lite0_multi": (lambda size: build_lite0_classifier(size, taps=MULTI_TAPS),
+                    Recipe(epochs=10, batch_size=32, learning_rate=2e-4, schedule="cosine", weight_decay=1e-5,
+                           pretrained=True,
+                           description="lite0 whose head also reads the pooled outputs of blocks 4, 7, 10 "
+                                       "and 14 (40 + 80 + 112 + 192 + 1280 features)")),
     "lite0_b11": (lambda size: build_lite0_classifier(size, blocks=11),
                   Recipe(epochs=6, batch_size=32, learning_rate=2e-4, schedule="cosine", weight_decay=1e-5,
                          pretrained=True,
