@@ -13,8 +13,8 @@ PYTEST_FLAGS ?= -q -ra
 
 .PHONY: demo test test-edge test-legacy test-full test-arm64 default-model clean
 
-# Reproduce the shipped default classifier from the face data (~62-64 min on 2 cores, summed from
-# measured stage times; train/README.md):
+# Reproduce the shipped default classifier from the face data (64 min on 2 cores, measured end to
+# end on a fresh clone; train/README.md):
 # detect and crop every face (128 px, margin 0.25, resized) -> ImageNet EfficientNet-Lite0:
 # linear probe on frozen features, then 10 epochs of fine-tuning with BatchNorm frozen, box
 # jitter, style and background augmentation -> one epoch of float/int8 consistency training
