@@ -214,7 +214,7 @@ def fold_normalisation_into_stem(model, prefix: str = "lite") -> None:
 MULTI_TAPS = (4, 7, 10, 14)
 
 
-def _tap_layer(i: int, prefix: str = "lite") -> str:
+def tap_layer(i: int, prefix: str = "lite") -> str:
     """The layer that ends block ``i``: its residual Add, or its projection when it has none."""
     _, stage, stride, cin = block_plan(i + 1)[i]
     return f"{prefix}_b{i:02d}_add" if stride == 1 and cin == stage.channels_out else f"{prefix}_b{i:02d}_project_bn"
@@ -236,7 +236,7 @@ def build_lite0_classifier(input_size: int, blocks: int = NUM_BLOCKS, pretrained
     x = lite0_features(keras, inp, blocks)
     if taps:
         graph = keras.Model(inp, x)
-        pooled = [keras.layers.GlobalAveragePooling2D(name=f"lite_pool_b{i:02d}")(graph.get_layer(_tap_layer(i)).output)
+        pooled = [keras.layers.GlobalAveragePooling2D(name=f"lite_pool_b{i:02d}")(graph.get_layer(tap_layer(i)).output)
                   for i in taps]
         pooled.append(keras.layers.GlobalAveragePooling2D(name="lite_pool_last")(x))
         x = keras.layers.Concatenate(name="lite_pool")(pooled)

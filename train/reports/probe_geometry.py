@@ -20,9 +20,10 @@ import numpy as np
 
 from ..data.dataset import load_split, sample_weights
 from ..data.layout import TWIN_PAIRS
+from ..models.efficientnet_lite import MULTI_TAPS, tap_layer
 from .metrics import roc_auc
 
-TAPS = {"b04": 4, "b07": 7, "b10": 10, "b14": 14}
+TAPS = {f"b{i:02d}": i for i in MULTI_TAPS}  # the blocks lite0_multi's head reads
 
 
 def tapped_backbone(size: int):
@@ -32,11 +33,9 @@ def tapped_backbone(size: int):
     from ..models.efficientnet_lite import build_lite0_backbone
 
     full = build_lite0_backbone(size, pooled=False)
-    names = {layer.name for layer in full.layers}
     outs = {}
     for key, i in TAPS.items():
-        last = f"lite_b{i:02d}_add" if f"lite_b{i:02d}_add" in names else f"lite_b{i:02d}_project_bn"
-        outs[key] = keras.layers.GlobalAveragePooling2D()(full.get_layer(last).output)
+        outs[key] = keras.layers.GlobalAveragePooling2D()(full.get_layer(tap_layer(i)).output)
     outs["head"] = keras.layers.GlobalAveragePooling2D()(full.output)
     return keras.Model(full.input, outs)
 
