@@ -16,7 +16,8 @@ import numpy as np
 from fakeface.edge.contract import ModelContract
 from fakeface.edge.imageio import is_image_name
 from fakeface.train.data.dataset import CropSet, load_crops, model_pixels
-from fakeface.train.data.layout import CLASS_NAMES, SPLITS, Sample, source_key_of_crop, split_of, stable_order_key
+from fakeface.train.data.layout import (CLASS_NAMES, SPLITS, Sample, calibration_choice, source_key_of_crop, split_of,
+                                         stable_order_key)
 
 from .errors import ExportError
 
@@ -65,10 +66,10 @@ def calibration_paths(calib_dir: Path, limit: int, split: Optional[str] = None) 
 
     A folder that ``prepare`` wrote (real/ and fake/ class folders) contributes only its class
     folders, as training reads it: never its context/ windows, which show the face at another
-    scale.  ``train --int8-consistency`` picks the same crops (``stable_order_key``)."""
+    scale.  ``train --int8-consistency`` picks the same crops (``layout.calibration_choice``)."""
     roots = [calib_dir / c for c in CLASS_NAMES] if all((calib_dir / c).is_dir() for c in CLASS_NAMES) else [calib_dir]
-    paths = [p for root in roots for p in find_images(root)]
-    return _stable_order(in_split(paths, calib_dir, split), calib_dir)[:limit]
+    paths = in_split([p for root in roots for p in find_images(root)], calib_dir, split)
+    return [paths[i] for i in calibration_choice([p.relative_to(calib_dir).as_posix() for p in paths], limit)]
 
 
 def load_calibration_set(calib_dir: Optional[Path], contract: ModelContract, limit: int = 256,

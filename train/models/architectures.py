@@ -8,7 +8,7 @@ Only built-in Keras layers are used, so models load with ``safe_mode=True``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -151,6 +151,11 @@ def build_tiny(input_size: int):
     return keras.Model(inp, out, name="tiny")
 
 
+LITE0_RECIPE = Recipe(epochs=10, batch_size=32, learning_rate=2e-4, schedule="cosine", weight_decay=1e-5,
+                      pretrained=True,
+                      description="ImageNet EfficientNet-Lite0 (16 MBConv blocks + 1280-channel head), GAP, "
+                                  "dropout, Dense")
+
 ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
     "seed": (build_seed, Recipe(epochs=8, batch_size=32, learning_rate=1e-3, schedule="constant",
                                 description="reference: 3x(Conv2D 32/64/128 + MaxPool), Flatten, Dense")),
@@ -173,15 +178,10 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
                                   description="frozen SRM residuals + RGB, separable residual stages, GAP "
                                               "(20.4M MACs; its int8 export fails the parity gate)")),
     # ImageNet EfficientNet-Lite0 (efficientnet_lite.py), linear probe then fine-tuning.
-    "lite0": (build_lite0_classifier, Recipe(epochs=10, batch_size=32, learning_rate=2e-4, schedule="cosine",
-                                             weight_decay=1e-5, pretrained=True,
-                                             description="ImageNet EfficientNet-Lite0 (16 MBConv blocks + "
-                                                         "1280-channel head), GAP, dropout, Dense")),
+    "lite0": (build_lite0_classifier, LITE0_RECIPE),
     "lite0_multi": (lambda size: build_lite0_classifier(size, taps=MULTI_TAPS),
-                    Recipe(epochs=10, batch_size=32, learning_rate=2e-4, schedule="cosine", weight_decay=1e-5,
-                           pretrained=True,
-                           description="lite0 whose head also reads the pooled outputs of blocks 4, 7, 10 "
-                                       "and 14 (40 + 80 + 112 + 192 + 1280 features)")),
+                    replace(LITE0_RECIPE, description="lite0 whose head also reads the pooled outputs of blocks "
+                                                      "4, 7, 10 and 14 (40 + 80 + 112 + 192 + 1280 features)")),
     "lite0_b11": (lambda size: build_lite0_classifier(size, blocks=11),
                   Recipe(epochs=6, batch_size=32, learning_rate=2e-4, schedule="cosine", weight_decay=1e-5,
                          pretrained=True,

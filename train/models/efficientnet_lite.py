@@ -71,6 +71,11 @@ def block_plan(blocks: int = NUM_BLOCKS) -> list[tuple[int, Stage, int, int]]:
     return plan
 
 
+def has_residual(stage: Stage, stride: int, channels_in: int) -> bool:
+    """Whether a block adds its input back: only when it keeps both the size and the channels."""
+    return stride == 1 and channels_in == stage.channels_out
+
+
 def feature_channels(blocks: int = NUM_BLOCKS) -> int:
     return HEAD_CHANNELS if blocks >= NUM_BLOCKS else block_plan(blocks)[-1][1].channels_out
 
@@ -95,7 +100,7 @@ def lite0_features(keras, x, blocks: int = NUM_BLOCKS, prefix: str = "lite"):
             y = _conv_bn_relu6(keras, y, cin * stage.expand, 1, 1, name + "_expand")
         y = _conv_bn_relu6(keras, y, None, stage.kernel, stride, name + "_dw", depthwise=True)
         y = _conv_bn_relu6(keras, y, stage.channels_out, 1, 1, name + "_project", act=False)
-        if stride == 1 and cin == stage.channels_out:
+        if has_residual(stage, stride, cin):
             y = keras.layers.Add(name=name + "_add")([y, x])
         x = y
     if blocks >= NUM_BLOCKS:
@@ -217,7 +222,7 @@ MULTI_TAPS = (4, 7, 10, 14)
 def tap_layer(i: int, prefix: str = "lite") -> str:
     """The layer that ends block ``i``: its residual Add, or its projection when it has none."""
     _, stage, stride, cin = block_plan(i + 1)[i]
-    return f"{prefix}_b{i:02d}_add" if stride == 1 and cin == stage.channels_out else f"{prefix}_b{i:02d}_project_bn"
+    return f"{prefix}_b{i:02d}_add" if has_residual(stage, stride, cin) else f"{prefix}_b{i:02d}_project_bn"
 
 
 def build_lite0_classifier(input_size: int, blocks: int = NUM_BLOCKS, pretrained: bool = True,

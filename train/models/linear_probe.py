@@ -45,7 +45,7 @@ def _features(extractor, images: np.ndarray, verbose: bool) -> np.ndarray:
 
 def fit_linear_probe(model, extractor, train_cs: CropSet, val_cs: CropSet, balance: str = "source",
                      epochs: int = 60, l2: float = 1e-3, seed: int = 1, verbose: bool = True,
-                  per_source: int = PROBE_CROPS_PER_SOURCE) -> ProbeResult:
+                     per_source: int = PROBE_CROPS_PER_SOURCE) -> ProbeResult:
     """Fit ``model``'s final Dense layer (``fake_probability``) on ``extractor``'s features of
     at most ``per_source`` training crops of every source, and write the fitted weights into
     ``model``."""
