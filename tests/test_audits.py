@@ -104,6 +104,8 @@ def test_jitter_report_measures_box_moves(tmp_path, capsys):
     moved = jitter_report(model, crops, photos, split="all", progress=False)
     assert moved.maximum > 0.0 and 0.0 <= moved.median <= moved.p90 <= moved.maximum <= 1.0
     assert set(moved.per_source) == {"real/synthetic", "fake/synthetic"}
+    # the 1-px input move does not depend on the box moves: the same with and without them
+    assert still.pixel_p90 == pytest.approx(moved.pixel_p90, abs=1e-6) and 0.0 <= moved.pixel_median <= moved.pixel_p90
 
     boxes = moved_boxes((10, 20, 40, 50), 0.05, 0.10)
     assert boxes[0] == (12.5, 20, 40, 50) and boxes[3] == (10, 17.5, 40, 50)  # 5 % of the longer side
@@ -113,6 +115,18 @@ def test_jitter_report_measures_box_moves(tmp_path, capsys):
                 "--out", tmp_path / "rep", "--quiet") == 0
     assert "90th percentile" in capsys.readouterr().out
     assert json.loads((tmp_path / "rep" / "jitter.json").read_text())["n_faces"] == 12
+
+
+def test_one_pixel_moves_shift_the_content_without_resampling():
+    from fakeface.train.reports.box_stability import one_pixel_moves
+
+    crop = np.arange(5 * 6 * 3, dtype=np.uint8).reshape(5, 6, 3)
+    right, left, down, up = one_pixel_moves(crop)
+    assert right.shape == left.shape == down.shape == up.shape == crop.shape
+    assert (right[:, 1:] == crop[:, :-1]).all() and (right[:, 0] == crop[:, 0]).all()
+    assert (left[:, :-1] == crop[:, 1:]).all() and (left[:, -1] == crop[:, -1]).all()
+    assert (down[1:] == crop[:-1]).all() and (down[0] == crop[0]).all()
+    assert (up[:-1] == crop[1:]).all() and (up[-1] == crop[-1]).all()
 
 
 def test_jitter_report_needs_the_photo_folder(tmp_path, capsys):

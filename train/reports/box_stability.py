@@ -7,6 +7,11 @@ split, the crop is cut again from the original photo with the box shifted by
 ``1 + scale``, exactly as the edge runtime cuts it (``edge.contract.crop_face``), and
 the largest change of p(fake) over those six boxes is that face's instability.  The
 report gives its median, 90th percentile and maximum, overall and per source.
+
+Beside it, the report moves the model's own input crop by one whole pixel (left, right, up,
+down; edges replicated), with no re-cut and no resampling.  If p(fake) moves about as much for
+that as for the moved boxes, the instability is the network's own sensitivity to where its
+stride grid falls (it is not shift-invariant), not the crop pipeline's resampling.
 """
 
 from __future__ import annotations
@@ -41,6 +46,14 @@ def moved_boxes(box, shift: float, scale: float) -> list:
     return out
 
 
+def one_pixel_moves(crop: np.ndarray) -> np.ndarray:
+    """The HxWxC ``crop`` moved by one pixel right, left, down and up (4xHxWxC), the pixels
+    that enter at the border copied from the edge: the same content, the stride grid moved."""
+    h, w = crop.shape[:2]
+    pad = np.pad(crop, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    return np.stack([pad[1:1 + h, 0:w], pad[1:1 + h, 2:2 + w], pad[0:h, 1:1 + w], pad[2:2 + h, 1:1 + w]])
+
+
 def _manifest_faces(crops_dir: Path, split: str) -> list[dict]:
     path = crops_dir / "manifest.jsonl"
     if not path.is_file():
@@ -68,8 +81,10 @@ class JitterReport:
     p90: float
     maximum: float
     decision_flips: float  # share of faces whose label changes for at least one moved box
-    per_source: dict  # source -> {"n", "median", "p90", "flips"}
+    per_source: dict  # source -> {"n", "median", "p90", "flips", "pixel_p90"}
     skipped: int
+    pixel_median: float  # the same change when the input crop moves by one whole pixel
+    pixel_p90: float
 
     def to_json(self) -> dict:
         return json_safe(asdict(self))
@@ -78,10 +93,14 @@ class JitterReport:
         head = (f"Box jitter: {self.model} on {self.n_faces} faces of {self.photos}, split {self.split}; the box "
                 f"shifted +-{self.shift:.0%} of its side or scaled +-{self.scale:.0%}, largest p(fake) change per "
                 f"face: median {self.median:.3f}, 90th percentile **{self.p90:.3f}** (goal <= {GOAL_P90}), max "
-                f"{self.maximum:.3f}; the label flips for {self.decision_flips:.1%} of faces.\n\n")
-        rows = ["| source | faces | median | 90th percentile | label flips |", "|---|---|---|---|---|"]
+                f"{self.maximum:.3f}; the label flips for {self.decision_flips:.1%} of faces. The input crop "
+                f"moved by one whole pixel (no re-cut): median {self.pixel_median:.3f}, 90th percentile "
+                f"{self.pixel_p90:.3f}.\n\n")
+        rows = ["| source | faces | median | 90th percentile | label flips | 1-px move, 90th percentile |",
+                "|---|---|---|---|---|---|"]
         for src, r in sorted(self.per_source.items()):
-            rows.append(f"| {src} | {r['n']} | {r['median']:.3f} | {r['p90']:.3f} | {r['flips']:.1%} |")
+            rows.append(f"| {src} | {r['n']} | {r['median']:.3f} | {r['p90']:.3f} | {r['flips']:.1%} "
+                        f"| {r['pixel_p90']:.3f} |")
         return head + "\n".join(rows)
 
 
@@ -100,7 +119,7 @@ def jitter_report(model_path, crops_dir, photos_dir, split: str = "test", shift:
         faces = faces[:limit]
     if not faces:
         raise FakeFaceError(f"{crops_dir}: no detected faces in split {split}")
-    changes, flips, sources, skipped = [], [], [], 0
+    changes, pixel_changes, flips, sources, skipped = [], [], [], [], 0
     for rec in tqdm(faces, desc="jitter", unit="face", disable=not progress):
         try:
             photo = load_image(photos_dir / rec["source"])
@@ -108,21 +127,25 @@ def jitter_report(model_path, crops_dir, photos_dir, split: str = "test", shift:
             skipped += 1
             continue
         boxes = [rec["box"]] + moved_boxes(rec["box"], shift, scale)
-        crops = np.stack([crop_face(photo, b, contract) for b in boxes]).astype(np.float32)
+        crops = [crop_face(photo, b, contract) for b in boxes]
+        crops = np.concatenate([np.stack(crops), one_pixel_moves(crops[0])]).astype(np.float32)
         p = score_batches(score, crops, len(crops))
-        changes.append(float(np.max(np.abs(p[1:] - p[0]))))
-        flips.append(bool(np.any((p[1:] >= t) != (p[0] >= t))))
+        n_boxes = len(boxes)
+        changes.append(float(np.max(np.abs(p[1:n_boxes] - p[0]))))
+        pixel_changes.append(float(np.max(np.abs(p[n_boxes:] - p[0]))))
+        flips.append(bool(np.any((p[1:n_boxes] >= t) != (p[0] >= t))))
         sources.append(rec["source"].rsplit("/", 1)[0])
     if not changes:
         raise FakeFaceError(f"{photos_dir}: none of the split's photos could be read")
-    c, fl, src = np.array(changes), np.array(flips), np.array(sources)
+    c, px, fl, src = np.array(changes), np.array(pixel_changes), np.array(flips), np.array(sources)
     per_source = {s: {"n": int((src == s).sum()), "median": float(np.median(c[src == s])),
-                      "p90": float(np.percentile(c[src == s], 90)), "flips": float(fl[src == s].mean())}
+                      "p90": float(np.percentile(c[src == s], 90)), "flips": float(fl[src == s].mean()),
+                      "pixel_p90": float(np.percentile(px[src == s], 90))}
                   for s in sorted(set(sources))}
     return JitterReport(model=str(model_path), photos=str(photos_dir), split=split, shift=shift, scale=scale,
                         n_faces=len(c), median=float(np.median(c)), p90=float(np.percentile(c, 90)),
                         maximum=float(c.max()), decision_flips=float(fl.mean()), per_source=per_source,
-                        skipped=skipped)
+                        skipped=skipped, pixel_median=float(np.median(px)), pixel_p90=float(np.percentile(px, 90)))
 
 
 def plot_jitter(report: JitterReport, path) -> Path:
@@ -133,6 +156,8 @@ def plot_jitter(report: JitterReport, path) -> Path:
     fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(names)), 4))
     ax.bar(names, [report.per_source[s]["p90"] for s in names], color="tab:blue", label="90th percentile")
     ax.plot(names, [report.per_source[s]["median"] for s in names], "ko", label="median")
+    ax.plot(names, [report.per_source[s]["pixel_p90"] for s in names], "v", color="tab:orange",
+            label="90th percentile, input moved 1 px")
     ax.axhline(GOAL_P90, color="tab:red", ls="--", lw=1, label=f"goal {GOAL_P90}")
     ax.set_ylabel("largest p(fake) change per face")
     ax.set_title(f"Box jitter (+-{report.shift:.0%} shift, +-{report.scale:.0%} scale): "
