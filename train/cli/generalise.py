@@ -90,7 +90,9 @@ def register(subparsers) -> None:
         "Cut every face of --split again from its photo (under --photos, the folder 'prepare' read)\n"
         "with the box shifted by 5% of its side in four directions and scaled by 0.9 and 1.1, as the\n"
         "edge runtime would cut it, and report the largest p(fake) change per face: median, 90th\n"
-        "percentile (goal <= 0.10) and the share of faces whose label flips, overall and per source.",
+        "percentile (goal <= 0.10) and the share of faces whose label flips, overall and per source.\n"
+        "Beside it: the change when the model's input crop moves by one whole pixel, with no re-cut.\n"
+        "When that is as large, the network itself is shift-sensitive there, not the crop pipeline.",
         ["fakeface generalise jitter runs/lite0/model.keras work/crops --photos ../shared/data/faces",
          "fakeface generalise jitter edge/models/fakeface.tflite work/crops --photos DATA --out reports/"])
     q.add_argument("--photos", required=True, metavar="DATA",
