@@ -76,6 +76,18 @@ def test_train_resume_evaluate_calibrate(tf, synthetic_crops, tmp_path, capsys):
     assert contract.threshold == pytest.approx(cal["threshold"]) and cal["reals_accepted"] >= 0.95
     assert contract.calibration["split"] == "val" and file_sha256(model) == sha == contract.sha256
 
+    assert cal["set_by"] == "all reals" and cal["worst_real_accepted"] <= 1.0
+
+    # per real source: no source below the share, and the threshold is never lower than pooled
+    assert _cli("calibrate", model, synthetic_crops, "--cropped", "--target-real-acceptance", "0.95",
+                "--every-real-source", "--json") == 0
+    every = json.loads(capsys.readouterr().out)
+    assert every["every_real_source"] and every["threshold"] >= cal["threshold"]
+    assert every["worst_real_accepted"] >= 0.95 and load_contract(model).calibration["every_real_source"]
+    assert _cli("calibrate", model, synthetic_crops, "--cropped", "--target-real-acceptance", "0.95",
+                "--json") == 0
+    assert json.loads(capsys.readouterr().out)["threshold"] == pytest.approx(cal["threshold"])
+
     # evaluate now uses the stored threshold, and the validation reals are accepted as promised
     assert _cli("evaluate", model, synthetic_crops, "--cropped", "--split", "val", "--json") == 0
     after = json.loads(capsys.readouterr().out)

@@ -61,6 +61,25 @@ def test_threshold_accepts_at_least_the_target_share_of_reals(target):
     assert (real < np.sort(real)[int(np.ceil(target * len(real))) - 1]).mean() < target
 
 
+def test_every_source_threshold_is_set_by_the_least_accepted_big_source():
+    from fakeface.train.reports.metrics import threshold_for_every_source
+
+    rng = np.random.default_rng(2)
+    easy = rng.beta(1, 20, 400)  # a source the model is sure about
+    hard = rng.beta(4, 4, 60)  # a source it often doubts: the pooled 95 % leaves many of it out
+    tiny = np.full(5, 0.99)  # too few faces to set the threshold alone
+    scores = np.concatenate([easy, hard, tiny])
+    sources = ["real/easy"] * 400 + ["real/hard"] * 60 + ["real/tiny"] * 5
+    pooled = threshold_for_real_acceptance(scores, 0.95)
+    assert (hard < pooled).mean() < 0.95  # the pooled rule turns the hard source away
+    t, by = threshold_for_every_source(scores, sources, 0.95, min_faces=20)
+    assert by == "real/hard" and t == threshold_for_real_acceptance(hard, 0.95) > pooled
+    assert (easy < t).mean() >= 0.95 and (hard < t).mean() >= 0.95 and (scores < t).mean() >= 0.95
+    # the tiny source counts in the pool but not alone; when all agree the pool sets it
+    assert threshold_for_every_source(easy, ["real/easy"] * 400, 0.95, 20) == (
+        threshold_for_real_acceptance(easy, 0.95), "all reals")
+
+
 def test_classification_report_counts():
     rep = classification_report([0, 0, 1, 1], [0.1, 0.7, 0.8, 0.2], 0.5, ["r", "r", "f", "f"])
     assert rep.confusion == [[1, 1], [1, 1]]

@@ -147,6 +147,24 @@ def threshold_for_real_acceptance(real_scores: np.ndarray, target: float) -> flo
     return float(min(max(t, np.nextafter(np.float32(last), np.float32(2.0))), 1.0 + 1e-6))
 
 
+def threshold_for_every_source(real_scores: np.ndarray, real_sources, target: float,
+                               min_faces: int) -> tuple[float, str]:
+    """The lowest threshold at which at least ``target`` of the real faces of every source
+    folder with ``min_faces`` or more faces are called real, and of all of them pooled
+    (sources below ``min_faces`` count only in the pool: a handful of faces cannot set a
+    threshold).  Returns (threshold, the source that set it, or "all reals")."""
+    scores = np.asarray(real_scores, np.float64)
+    sources = np.asarray(real_sources)
+    best, binding = threshold_for_real_acceptance(scores, target), "all reals"
+    for src in sorted(set(sources.tolist())):
+        mine = scores[sources == src]
+        if len(mine) >= min_faces:
+            t = threshold_for_real_acceptance(mine, target)
+            if t > best:
+                best, binding = t, src
+    return best, binding
+
+
 @dataclass
 class SourceResult:
     n: int
