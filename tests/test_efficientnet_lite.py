@@ -197,3 +197,28 @@ def test_train_lite0_probes_then_fine_tunes_with_frozen_statistics(tmp_path):
     train, _ = load_split(crops, "train", progress=False)
     scores = model.predict(train.images.astype(np.float32), verbose=0).reshape(-1)
     assert roc_auc(train.labels, scores) > 0.8  # the reloaded, fine-tuned model still separates what it fitted
+
+
+def test_freeze_blocks_keeps_the_early_layers_at_imagenet_weights(tmp_path):
+    """`train --freeze-blocks 3`: the stem and blocks 0-2 leave fine-tuning unchanged while the
+    later blocks and the classifier move; a non-pretrained arch or too many blocks is refused."""
+    import keras
+
+    from fakeface.edge.cli import main
+    from fakeface.train.models.architectures import build_model
+    from tiny_models import write_synthetic_crops
+
+    crops = write_synthetic_crops(tmp_path / "crops", n=96, size=32)
+    run = tmp_path / "run"
+    assert main(["train", str(crops), "--out", str(run), "--arch", "lite0", "--epochs", "1", "--batch-size", "16",
+                 "--no-augment", "--freeze-blocks", "3", "--quiet"]) == 0
+    tuned = keras.models.load_model(run / "model.keras", safe_mode=True, compile=False)
+    imagenet = build_model("lite0", 32)
+    moved = {layer.name for layer in tuned.layers if layer.get_weights() and not all(
+        np.array_equal(a, b) for a, b in zip(layer.get_weights(), imagenet.get_layer(layer.name).get_weights()))}
+    assert not {n for n in moved if n.startswith(("lite_stem", "lite_b00_", "lite_b01_", "lite_b02_"))}
+    assert any(n.startswith("lite_b03_") for n in moved) and any(n.startswith("lite_b15_") for n in moved)
+    assert main(["train", str(crops), "--out", str(tmp_path / "bad"), "--arch", "tiny", "--freeze-blocks", "2",
+                 "--quiet"]) == 2
+    assert main(["train", str(crops), "--out", str(tmp_path / "bad"), "--arch", "lite0", "--freeze-blocks", "17",
+                 "--quiet"]) == 2

@@ -28,7 +28,7 @@ from .data.augment import AugmentOptions, make_augment, make_window
 from .data.dataset import CropSet, attach_context, load_split, make_dataset, read_geometry
 from .fit_callbacks import epoch_checkpoint, progress_line, save_keras_atomic, stop_on_swallowed_interrupt
 from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
-from .models.efficientnet_lite import feature_extractor, freeze_for_fine_tuning
+from .models.efficientnet_lite import NUM_BLOCKS, feature_extractor, freeze_early_blocks, freeze_for_fine_tuning
 from .models.int8_stem import freeze_stem, snap_stem_to_int8_grid
 from .models.linear_probe import fit_linear_probe
 from .models.consistency import ConsistencyWeights, assemble_trainee, consistency_loss, float_path_metrics
@@ -60,6 +60,7 @@ class TrainOptions:
     int8_consistency: float = 0.0  # with init_from: weight of the float/int8-path gap in the loss (0: off)
     int8_remeasure_every: int = REMEASURE_EVERY  # steps between measurements of the int8 ranges (0: once)
     jitter_consistency: float = 0.0  # weight of the gap between a crop and its box-jittered re-cut (0: off)
+    freeze_blocks: int = 0  # pretrained archs: keep the stem and this many first blocks at ImageNet weights
     verbose: bool = True
     augment_options: AugmentOptions = field(default_factory=AugmentOptions)
 
@@ -120,7 +121,12 @@ def _recipe(opts: TrainOptions):
         raise FakeFaceError("--int8-stem fine-tunes a trained model: give it with --init-from")
     if opts.int8_consistency and not (opts.init_from or opts.resume):
         raise FakeFaceError("--int8-consistency fine-tunes a trained model for int8: give it with --init-from")
-    return ARCHITECTURES[opts.arch][1]
+    recipe = ARCHITECTURES[opts.arch][1]
+    if opts.freeze_blocks and not recipe.pretrained:
+        raise FakeFaceError(f"--freeze-blocks keeps ImageNet weights: --arch {opts.arch} has none (use a lite0 arch)")
+    if not 0 <= opts.freeze_blocks <= NUM_BLOCKS:
+        raise FakeFaceError(f"--freeze-blocks must be 0-{NUM_BLOCKS} (Lite0 has {NUM_BLOCKS} blocks), got {opts.freeze_blocks}")
+    return recipe
 
 
 def _load_crops(crops_dir: Path, opts: TrainOptions) -> _Crops:
@@ -188,6 +194,11 @@ def _new_model(keras, opts: TrainOptions, recipe, crops: _Crops) -> tuple[object
         if opts.verbose:
             print(f"train: {frozen} BatchNormalization layers keep their ImageNet statistics; "
                   "the int8-exact stem layers stay frozen")
+        if opts.freeze_blocks:
+            n = freeze_early_blocks(model, opts.freeze_blocks)
+            if opts.verbose:
+                print(f"train: the stem and blocks 0-{opts.freeze_blocks - 1} keep their ImageNet weights "
+                      f"({n} more layers frozen)")
         if not opts.init_from:
             probe = fit_linear_probe(model, feature_extractor(model), crops.train, crops.val, opts.balance,
                                      seed=opts.seed, verbose=opts.verbose)
@@ -366,7 +377,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "balance": opts.balance, "context": crops.context, "init_from": opts.init_from,
         "int8_consistency": opts.int8_consistency,
         "int8_remeasure_every": opts.int8_remeasure_every if opts.int8_consistency else None,
-        "jitter_consistency": opts.jitter_consistency,
+        "jitter_consistency": opts.jitter_consistency, "freeze_blocks": opts.freeze_blocks,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,

@@ -75,6 +75,10 @@ def register(subparsers) -> None:
                         "BCE of both + J x (p_float - p_jittered)^2, so p(fake) does not hinge on where the detector's "
                         "box lands (default 0: off; combines with --int8-consistency; see "
                         "fakeface/train/models/consistency.py)")
+    p.add_argument("--freeze-blocks", type=count_or_zero, default=0, metavar="N",
+                   help="lite0 archs: keep the stem and the first N of the 16 MBConv blocks at their ImageNet "
+                        "weights and fine-tune the rest; the frozen high-resolution layers need no backward pass "
+                        "(default 0: fine-tune everything; see train/README.md for what it measured)")
     p.add_argument("--int8-remeasure-every", type=count_or_zero, default=None, metavar="STEPS",
                    help="with --int8-consistency: measure the int8 ranges again on the export's 512 calibration "
                         "crops every STEPS training steps, so they follow the weights as they move (default 50; "
@@ -107,6 +111,7 @@ def run(args) -> int:
                         strategy=args.strategy, resume=args.resume, seed=args.seed, limit=args.limit,
                         init_from=args.init_from, int8_stem=args.int8_stem, int8_consistency=args.int8_consistency,
                         jitter_consistency=args.jitter_consistency, **_remeasure(args),
+                        freeze_blocks=args.freeze_blocks,
                         steps_per_epoch=args.steps_per_epoch,
                         balance=args.balance,
                         augment_options=augment_options(args),

@@ -265,6 +265,20 @@ def build_lite0_classifier(input_size: int, blocks: int = NUM_BLOCKS, pretrained
 INT8_EXACT_LAYERS = ("lite_stem", "lite_b00_dw")
 
 
+def freeze_early_blocks(model, blocks: int) -> int:
+    """Keep the stem and the first ``blocks`` MBConv blocks at their ImageNet weights (as well as
+    their BatchNorm statistics), so fine-tuning trains only the later blocks, the 1x1 head and
+    the classifier.  The frozen layers are the high-resolution ones, so no gradient flows
+    through the costliest part of the backward pass.  Returns how many layers it froze."""
+    prefixes = ("lite_stem",) + tuple(f"lite_b{i:02d}_" for i in range(blocks))
+    n = 0
+    for layer in model.layers:
+        if layer.name.startswith(prefixes) and layer.trainable:
+            layer.trainable = False
+            n += 1
+    return n
+
+
 def feature_extractor(model):
     """The classifier cut at its pooled features (shares the classifier's layers)."""
     import keras
