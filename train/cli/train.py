@@ -77,8 +77,9 @@ def register(subparsers) -> None:
                         "fakeface/train/models/consistency.py)")
     p.add_argument("--freeze-blocks", type=count_or_zero, default=0, metavar="N",
                    help="lite0 archs: keep the stem and the first N of the 16 MBConv blocks at their ImageNet "
-                        "weights and fine-tune the rest; the frozen high-resolution layers need no backward pass "
-                        "(default 0: fine-tune everything; see train/README.md for what it measured)")
+                        "weights and fine-tune the rest, a regulariser for small data (default 0: fine-tune "
+                        "everything; N=3 was measured: not faster, and it traded one StyleGAN twin for the other; "
+                        "see train/README.md)")
     p.add_argument("--int8-remeasure-every", type=count_or_zero, default=None, metavar="STEPS",
                    help="with --int8-consistency: measure the int8 ranges again on the export's 512 calibration "
                         "crops every STEPS training steps, so they follow the weights as they move (default 50; "
