@@ -199,6 +199,8 @@ def test_train_lite0_probes_then_fine_tunes_with_frozen_statistics(tmp_path):
     assert roc_auc(train.labels, scores) > 0.8  # the reloaded, fine-tuned model still separates what it fitted
 
 
+@pytest.mark.tf
+@pytest.mark.slow
 def test_freeze_blocks_keeps_the_early_layers_at_imagenet_weights(tmp_path):
     """`train --freeze-blocks 3`: the stem and blocks 0-2 leave fine-tuning unchanged while the
     later blocks and the classifier move; a non-pretrained arch or too many blocks is refused."""
