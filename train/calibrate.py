@@ -16,12 +16,11 @@ import datetime as _dt
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from fakeface.edge.contract import save_contract
 from fakeface.edge.errors import FakeFaceError
 
-from .reports.metrics import roc_auc, threshold_for_every_source, threshold_for_real_acceptance
+from .reports.metrics import (least_accepted_source, roc_auc, threshold_for_every_source,
+                              threshold_for_real_acceptance)
 from .reports.scoring import score_folder
 
 MIN_SOURCE_FACES = 20  # fewer real faces than this in the split cannot set a threshold alone
@@ -71,7 +70,7 @@ def calibrate_model(model_path, data_dir, target_real_acceptance: float = 0.99, 
         t, set_by = threshold_for_every_source(real, real_sources, target_real_acceptance, MIN_SOURCE_FACES)
     else:
         t, set_by = threshold_for_real_acceptance(real, target_real_acceptance), "all reals"
-    worst, worst_accepted = _worst_source(real, real_sources, t)
+    worst, worst_accepted = least_accepted_source(real, real_sources, t, MIN_SOURCE_FACES)
     previous = contract.threshold
     contract.threshold = t
     reals_accepted = float((real < t).mean())
@@ -90,13 +89,3 @@ def calibrate_model(model_path, data_dir, target_real_acceptance: float = 0.99, 
                              n_real=int(len(real)), n_fake=int(len(fake)), split=split, sidecar=str(sidecar),
                              every_real_source=every_real_source, set_by=set_by, worst_real_source=worst,
                              worst_real_accepted=worst_accepted)
-
-
-def _worst_source(real, real_sources, threshold: float) -> tuple[str, float]:
-    """The real source (with ``MIN_SOURCE_FACES`` faces or more, else any) accepted least often."""
-    sources = np.asarray(real_sources)
-    counts = {s: int((sources == s).sum()) for s in set(real_sources)}
-    big = [s for s, n in counts.items() if n >= MIN_SOURCE_FACES] or list(counts)
-    rates = {s: float((real[sources == s] < threshold).mean()) for s in big}
-    worst = min(sorted(rates), key=rates.get)
-    return worst, rates[worst]

@@ -71,6 +71,11 @@ def block_plan(blocks: int = NUM_BLOCKS) -> list[tuple[int, Stage, int, int]]:
     return plan
 
 
+def block_name(i: int, prefix: str = "lite") -> str:
+    """The name every layer of MBConv block ``i`` starts with (``lite_b04_expand``, ...)."""
+    return f"{prefix}_b{i:02d}"
+
+
 def has_residual(stage: Stage, stride: int, channels_in: int) -> bool:
     """Whether a block adds its input back: only when it keeps both the size and the channels."""
     return stride == 1 and channels_in == stage.channels_out
@@ -94,7 +99,7 @@ def lite0_features(keras, x, blocks: int = NUM_BLOCKS, prefix: str = "lite"):
     head, applied to ImageNet-normalised RGB ``x``.  Returns the last feature map."""
     x = _conv_bn_relu6(keras, x, STEM_CHANNELS, 3, 2, f"{prefix}_stem")
     for i, stage, stride, cin in block_plan(blocks):
-        name = f"{prefix}_b{i:02d}"
+        name = block_name(i, prefix)
         y = x
         if stage.expand != 1:
             y = _conv_bn_relu6(keras, y, cin * stage.expand, 1, 1, name + "_expand")
@@ -144,7 +149,7 @@ def keras_weights_from_state_dict(state: dict[str, np.ndarray], blocks: int = NU
 
     out = {f"{prefix}_stem": conv("_conv_stem.weight"), f"{prefix}_stem_bn": bn("_bn0")}
     for i, stage, _, _ in block_plan(blocks):
-        src, dst = f"_blocks.{i}", f"{prefix}_b{i:02d}"
+        src, dst = f"_blocks.{i}", block_name(i, prefix)
         if stage.expand != 1:
             out[dst + "_expand"] = conv(f"{src}._expand_conv.weight")
             out[dst + "_expand_bn"] = bn(f"{src}._bn0")
@@ -222,7 +227,7 @@ MULTI_TAPS = (4, 7, 10, 14)
 def tap_layer(i: int, prefix: str = "lite") -> str:
     """The layer that ends block ``i``: its residual Add, or its projection when it has none."""
     _, stage, stride, cin = block_plan(i + 1)[i]
-    return f"{prefix}_b{i:02d}_add" if has_residual(stage, stride, cin) else f"{prefix}_b{i:02d}_project_bn"
+    return block_name(i, prefix) + ("_add" if has_residual(stage, stride, cin) else "_project_bn")
 
 
 def build_lite0_classifier(input_size: int, blocks: int = NUM_BLOCKS, pretrained: bool = True,
@@ -271,7 +276,7 @@ def freeze_early_blocks(model, blocks: int) -> int:
     the classifier: less freedom to fit the training faces' quirks.  (Measured on 2 x86 cores:
     no faster per epoch, and 3 blocks traded one twin for the other; train/README.md.)
     Returns how many layers it froze."""
-    prefixes = ("lite_stem",) + tuple(f"lite_b{i:02d}_" for i in range(blocks))
+    prefixes = ("lite_stem",) + tuple(block_name(i) + "_" for i in range(blocks))
     n = 0
     for layer in model.layers:
         if layer.name.startswith(prefixes) and layer.trainable:

@@ -165,6 +165,18 @@ def threshold_for_every_source(real_scores: np.ndarray, real_sources, target: fl
     return best, binding
 
 
+def least_accepted_source(real_scores: np.ndarray, real_sources, threshold: float,
+                          min_faces: int) -> tuple[str, float]:
+    """The real source folder (of those with ``min_faces`` or more faces; any, when none has)
+    whose faces score below ``threshold`` least often, and that share."""
+    scores, sources = np.asarray(real_scores), np.asarray(real_sources)
+    names = sorted(set(sources.tolist()))
+    big = [s for s in names if (sources == s).sum() >= min_faces] or names
+    rates = {s: float((scores[sources == s] < threshold).mean()) for s in big}
+    worst = min(big, key=rates.get)
+    return worst, rates[worst]
+
+
 @dataclass
 class SourceResult:
     n: int
