@@ -94,6 +94,25 @@ def test_train_resume_evaluate_calibrate(tf, synthetic_crops, tmp_path, capsys):
     assert after["threshold"] == pytest.approx(cal["threshold"]) and after["reals_accepted"] >= 0.95
 
 
+def test_validation_every_nth_epoch_and_no_test_split(tf, synthetic_crops, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert _cli("train", synthetic_crops, "--out", run, "--arch", "tiny", "--epochs", "3", "--batch-size", "16",
+                "--no-augment", "--learning-rate", "0.01", "--validate-every", "2", "--skip-test", "--quiet") == 0
+    m = json.loads((run / "metrics.json").read_text())
+    val_auc = m["history"]["val_auc"]
+    # one entry per epoch; only epoch 2 was validated
+    assert len(val_auc) == len(m["history"]["loss"]) == 3
+    assert val_auc[0] is None and val_auc[2] is None and 0.0 <= val_auc[1] <= 1.0
+    assert m["test"] is None and not m["test_scored"] and m["val"]["n"] > 10 and m["validate_every"] == 2
+    assert (run / "history.png").is_file() and (run / "model.keras").is_file()
+    assert "test:" not in capsys.readouterr().out
+
+    assert _cli("train", synthetic_crops, "--out", tmp_path / "bad", "--arch", "tiny", "--epochs", "2",
+                "--validate-every", "2", "--patience", "1", "--quiet") != 0
+    err = capsys.readouterr().err
+    assert "--patience" in err and "--validate-every 1" in err and "Traceback" not in err
+
+
 def test_evaluate_refuses_crops_of_another_size(tf, synthetic_crops, tmp_path, capsys):
     from tiny_models import build_tiny_model
 

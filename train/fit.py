@@ -61,6 +61,8 @@ class TrainOptions:
     int8_remeasure_every: int = REMEASURE_EVERY  # steps between measurements of the int8 ranges (0: once)
     jitter_consistency: float = 0.0  # weight of the gap between a crop and its box-jittered re-cut (0: off)
     freeze_blocks: int = 0  # pretrained archs: keep the stem and this many first blocks at ImageNet weights
+    validate_every: int = 1  # score the validation split after every Nth epoch (N = epochs: only the last)
+    skip_test: bool = False  # leave the test split unscored (a run that only feeds another)
     verbose: bool = True
     augment_options: AugmentOptions = field(default_factory=AugmentOptions)
 
@@ -124,6 +126,10 @@ def _recipe(opts: TrainOptions):
     recipe = ARCHITECTURES[opts.arch][1]
     if opts.freeze_blocks and not recipe.pretrained:
         raise FakeFaceError(f"--freeze-blocks keeps ImageNet weights: --arch {opts.arch} has none (use a lite0 arch)")
+    if opts.validate_every < 1:
+        raise FakeFaceError(f"--validate-every must be 1 or more epochs, got {opts.validate_every}")
+    if opts.patience and opts.validate_every != 1:
+        raise FakeFaceError("--patience watches the validation AUC after every epoch: it needs --validate-every 1")
     if not 0 <= opts.freeze_blocks <= NUM_BLOCKS:
         raise FakeFaceError(f"--freeze-blocks must be 0-{NUM_BLOCKS} (Lite0 has {NUM_BLOCKS} blocks), got {opts.freeze_blocks}")
     return recipe
@@ -352,7 +358,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     if initial_epoch < epochs:
         trainee.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
                     steps_per_epoch=steps, callbacks=callbacks, verbose=2 if opts.verbose else 0,
-                    shuffle=False)  # the tf.data pipeline shuffles
+                    validation_freq=opts.validate_every, shuffle=False)  # the tf.data pipeline shuffles
     session_seconds = time.perf_counter() - t0
     # Over all sessions of a resumed run, from the per-epoch times the checkpoints kept.
     train_seconds = max(session_seconds, float(sum(history.get("seconds", []))))
@@ -362,6 +368,8 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
             return np.zeros(0)
         return fake_probabilities(model.predict(make_dataset(cs, 128, training=False), verbose=0))
 
+    if opts.skip_test:
+        test_cs = crops.test = CropSet(test_cs.images[:0], test_cs.labels[:0], [], [])
     val_p, test_p = predict(val_cs), predict(test_cs)
     threshold = 0.5
     val_rep = classification_report(val_cs.labels, val_p, threshold, val_cs.sources) if len(val_cs) else None
@@ -378,6 +386,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "int8_consistency": opts.int8_consistency,
         "int8_remeasure_every": opts.int8_remeasure_every if opts.int8_consistency else None,
         "jitter_consistency": opts.jitter_consistency, "freeze_blocks": opts.freeze_blocks,
+        "validate_every": opts.validate_every, "test_scored": not opts.skip_test,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,

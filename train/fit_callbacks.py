@@ -17,6 +17,20 @@ def save_keras_atomic(model, path: Path) -> None:
         model.save(tmp)
 
 
+def align_epochs(history: dict, logs: dict) -> None:
+    """Keep every list in ``history`` one entry per epoch: a metric this epoch did not log
+    (validation skipped by --validate-every) gets None, and one logged for the first time
+    gets None for the epochs before it."""
+    epochs = len(history["seconds"])
+    for key, values in history.items():
+        missing = epochs - len(values)
+        if missing > 0:
+            if key in logs:
+                values[:0] = [None] * missing
+            else:
+                values.extend([None] * missing)
+
+
 def epoch_checkpoint(keras, ckpt_dir: Path, history: dict, saved=None):
     class EpochCheckpoint(keras.callbacks.Callback):
         """After each epoch: the model with its optimizer state (or ``saved``, a model without
@@ -31,8 +45,10 @@ def epoch_checkpoint(keras, ckpt_dir: Path, history: dict, saved=None):
 
         def on_epoch_end(self, epoch, logs=None):
             history.setdefault("seconds", []).append(round(time.perf_counter() - self._t0, 2))
-            for k, v in (logs or {}).items():
+            logs = logs or {}
+            for k, v in logs.items():
                 history.setdefault(k, []).append(float(v))
+            align_epochs(history, logs)
             with signals_deferred():  # the pair stays consistent under Ctrl-C / SIGTERM
                 save_keras_atomic(saved if saved is not None else self.model, ckpt_dir / "last.keras")
                 write_text_atomic(ckpt_dir / "state.json",

@@ -35,8 +35,8 @@ def plot_history(history: dict, path) -> Path:
     for ax, key in zip(axes, ("loss", "auc")):
         for prefix, style in (("", "-o"), ("val_", "-s")):
             vals = history.get(prefix + key)
-            if vals:
-                ax.plot(range(1, len(vals) + 1), vals, style, label=(prefix or "train_") + key)
+            if vals:  # None: an epoch without that metric (validation skipped), left as a gap
+                ax.plot(range(1, len(vals) + 1), np.asarray(vals, dtype=float), style, label=(prefix or "train_") + key)
         ax.set_xlabel("epoch")
         ax.set_title(key)
         ax.grid(alpha=0.3)
