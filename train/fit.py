@@ -144,9 +144,14 @@ def _load_crops(crops_dir: Path, opts: TrainOptions) -> _Crops:
     if geometry.get("input_size", size) != size:
         raise FakeFaceError(f"{crops_dir}: crops are {size} px but crops.json says {geometry['input_size']}")
     val_cs, bad_val = load_split(crops_dir, "val", size=size, progress=opts.verbose)
-    test_cs, bad_test = load_split(crops_dir, "test", size=size, progress=opts.verbose)
+    if opts.skip_test:  # never read: nothing will score it
+        test_cs, bad_test = CropSet(train_cs.images[:0], train_cs.labels[:0], [], []), []
+    else:
+        test_cs, bad_test = load_split(crops_dir, "test", size=size, progress=opts.verbose)
     if opts.verbose:
-        print(f"train: {len(train_cs)} train / {len(val_cs)} val / {len(test_cs)} test crops of {size} px"
+        print(f"train: {len(train_cs)} train / {len(val_cs)} val / "
+              + ("test not scored (--skip-test)" if opts.skip_test else f"{len(test_cs)} test")
+              + f" crops of {size} px"
               + (f"; {len(bad) + len(bad_val) + len(bad_test)} unreadable skipped" if bad or bad_val or bad_test else ""))
     return _Crops(geometry, train_cs, val_cs, test_cs, size, float(geometry.get("crop_margin", 0.1)))
 
@@ -368,8 +373,6 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
             return np.zeros(0)
         return fake_probabilities(model.predict(make_dataset(cs, 128, training=False), verbose=0))
 
-    if opts.skip_test:
-        test_cs = crops.test = CropSet(test_cs.images[:0], test_cs.labels[:0], [], [])
     val_p, test_p = predict(val_cs), predict(test_cs)
     threshold = 0.5
     val_rep = classification_report(val_cs.labels, val_p, threshold, val_cs.sources) if len(val_cs) else None
