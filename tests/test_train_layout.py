@@ -174,3 +174,48 @@ def test_int8_training_and_the_export_calibrate_on_the_same_crops(tmp_path):
     assert len(exported) == 20 and not any(r.startswith(CONTEXT_DIR) for r in exported)
     assert [train[i] for i in calibration_choice(train, 20)] == exported
     assert {r.split("/")[0] for r in exported} == {"real", "fake"}  # the order mixes the classes
+
+
+def test_source_share_keeps_a_nested_share_of_one_source_and_names_bad_sources(tmp_path, capsys):
+    """`train --source-share` is for learning curves: the kept photos of a source must nest
+    (0.25 within 0.5), keep a photo's faces together, leave other sources whole, and a name
+    that matches no source, or several, is refused in one line."""
+    import cv2
+
+    from fakeface.edge.cli import main
+    from fakeface.edge.errors import FakeFaceError
+    from fakeface.train.data.dataset import load_split
+
+    pixel = np.zeros((4, 4, 3), np.uint8)
+    for source in ("fake/stylegan1-140k", "real/ffhq-140k", "real/a", "fake/a"):
+        (tmp_path / source).mkdir(parents=True)
+        for i in range(300):
+            cv2.imwrite(str(tmp_path / source / f"{i:03d}.jpg.png"), pixel)
+            if i % 10 == 0:  # a second face in some photos
+                cv2.imwrite(str(tmp_path / source / f"{i:03d}.jpg.face1.png"), pixel)
+
+    def kept(shares):
+        cs, _ = load_split(tmp_path, "train", progress=False, shares=shares)
+        return Counter(cs.sources), set(cs.paths)
+
+    whole, all_paths = kept(None)
+    half, half_paths = kept({"stylegan1-140k": 0.5, "real/ffhq-140k": 0.5})
+    quarter, quarter_paths = kept({"fake/stylegan1-140k": 0.25, "ffhq-140k": 0.25})
+    for source in ("fake/stylegan1-140k", "real/ffhq-140k"):
+        assert 0.38 < half[source] / whole[source] < 0.62, (source, half, whole)
+        assert 0.14 < quarter[source] / whole[source] < 0.36, (source, quarter, whole)
+    assert half["real/a"] == whole["real/a"] and quarter["fake/a"] == whole["fake/a"]
+    assert quarter_paths < half_paths < all_paths
+    photos_with_two = [p for p in half_paths if p.endswith(".face1.png")]
+    assert photos_with_two and all(p.replace(".face1.png", ".png") in half_paths for p in photos_with_two)
+    assert kept({"stylegan1-140k": 1.0}) == (whole, all_paths)
+
+    with pytest.raises(FakeFaceError, match=r"--source-share stylegan9: has no train crops"):
+        load_split(tmp_path, "train", progress=False, shares={"stylegan9": 0.5})
+    with pytest.raises(FakeFaceError, match=r"--source-share a: names several sources"):
+        load_split(tmp_path, "train", progress=False, shares={"a": 0.5})
+    for bad in ("fake/a=0", "fake/a=1.5", "fake/a", "=0.5", "fake/a=half"):
+        with pytest.raises(SystemExit) as stop:
+            main(["train", str(tmp_path), "--out", str(tmp_path / "run"), "--source-share", bad])
+        ours = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fakeface ")]
+        assert stop.value.code == 2 and len(ours) == 1 and "argument --source-share" in ours[0], (bad, ours)

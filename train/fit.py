@@ -54,6 +54,7 @@ class TrainOptions:
     resume: bool = False
     seed: int = 1
     limit: int = 0  # cap on training crops, for quick trials
+    source_shares: dict = field(default_factory=dict)  # {"fake/stylegan1-140k": 0.5}: train on part of a source
     steps_per_epoch: Optional[int] = None  # batches an epoch (None: one pass over the training crops)
     init_from: Optional[str] = None  # start from this .keras model's weights (same arch), e.g. to fine-tune
     int8_stem: bool = False  # with init_from: snap the stem to the int8 grid, freeze it, train the rest
@@ -137,7 +138,8 @@ def _recipe(opts: TrainOptions):
 
 def _load_crops(crops_dir: Path, opts: TrainOptions) -> _Crops:
     geometry = read_geometry(crops_dir)
-    train_cs, bad = load_split(crops_dir, "train", progress=opts.verbose, limit=opts.limit, seed=opts.seed)
+    train_cs, bad = load_split(crops_dir, "train", progress=opts.verbose, limit=opts.limit, seed=opts.seed,
+                               shares=opts.source_shares)
     if len(train_cs) == 0:
         raise FakeFaceError(f"{crops_dir}: no training crops (is it a 'fakeface prepare' output?)")
     size = int(train_cs.images.shape[1])
@@ -390,6 +392,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "int8_remeasure_every": opts.int8_remeasure_every if opts.int8_consistency else None,
         "jitter_consistency": opts.jitter_consistency, "freeze_blocks": opts.freeze_blocks,
         "validate_every": opts.validate_every, "test_scored": not opts.skip_test,
+        "source_shares": opts.source_shares or None,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,

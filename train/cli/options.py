@@ -15,6 +15,18 @@ FORMATTER = argparse.RawDescriptionHelpFormatter
 crop_side = NumberOption(int, low=8, high=1024)
 
 
+share = NumberOption(float, low=0.0, high=1.0, low_open=True)
+
+
+def source_share(text: str) -> tuple:
+    """argparse ``type=`` for ``SOURCE=F``: a source folder (``fake/stylegan1-140k``, or its
+    last part alone) and the share (0, 1] of its training photos to keep."""
+    name, sep, value = text.rpartition("=")
+    if not sep or not name.strip("/ "):
+        raise argparse.ArgumentTypeError(f"expected SOURCE=F, e.g. fake/stylegan1-140k=0.5, not {text!r}")
+    return name.strip("/ "), share(value)
+
+
 def add_scale_augment(p) -> None:
     p.add_argument("--scale-augment", type=probability, default=0.0, metavar="P",
                    help="shrink this share of training faces by 0.6-1x (area averaging, no re-enlarging) "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fakeface.edge.cli_numbers import count_or_zero, non_negative_float, positive_float, positive_int
 
-from .options import FORMATTER, add_box_and_style_augment, add_scale_augment, augment_options
+from .options import FORMATTER, add_box_and_style_augment, add_scale_augment, augment_options, source_share
 
 
 def register(subparsers) -> None:
@@ -92,6 +92,11 @@ def register(subparsers) -> None:
                    help="do not score the test split when training ends (metrics.json and the plots cover "
                         "validation only): for a run that only feeds another, as make default-model's first "
                         "stage feeds its int8 phase")
+    p.add_argument("--source-share", type=source_share, action="append", default=[], metavar="SOURCE=F",
+                   help="train on only the share F (0-1] of one source folder's training photos, e.g. "
+                        "fake/stylegan1-140k=0.5; repeatable. The shares nest (0.25 is within 0.5), so runs at "
+                        "0.25, 0.5 and 1 are a learning curve: is a source data-limited? Validation and test "
+                        "stay whole")
     p.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     p.add_argument("--limit", type=count_or_zero, default=0, help="use at most this many training crops (quick trials)")
     p.add_argument("--quiet", action="store_true", help="less output")
@@ -121,7 +126,7 @@ def run(args) -> int:
                         init_from=args.init_from, int8_stem=args.int8_stem, int8_consistency=args.int8_consistency,
                         jitter_consistency=args.jitter_consistency, **_remeasure(args),
                         freeze_blocks=args.freeze_blocks, validate_every=args.validate_every,
-                        skip_test=args.skip_test,
+                        skip_test=args.skip_test, source_shares=dict(args.source_share),
                         steps_per_epoch=args.steps_per_epoch,
                         balance=args.balance,
                         augment_options=augment_options(args),

@@ -20,7 +20,7 @@ from fakeface.edge.contract import ModelContract, in_model_colour_order, resize_
 from fakeface.edge.errors import FakeFaceError, ImageError
 from fakeface.edge.imageio import load_image
 
-from .layout import CONTEXT_DIR, Sample, scan_folder, select_split
+from .layout import CONTEXT_DIR, Sample, keep_source_shares, scan_folder, select_split
 
 
 @dataclass
@@ -121,9 +121,27 @@ def model_pixels(cs: CropSet, contract: ModelContract, where="crops") -> np.ndar
     return in_model_colour_order(cs.images, contract)
 
 
+def _resolve_sources(shares: dict, samples: list[Sample], crops_dir, split: str) -> dict:
+    """``shares`` keyed by full source folder: ``stylegan1-140k`` may stand for
+    ``fake/stylegan1-140k`` when only one folder ends so."""
+    known = sorted({s.source for s in samples})
+    out = {}
+    for name, value in shares.items():
+        match = [k for k in known if k == name] or [k for k in known if k.endswith("/" + name)]
+        if len(match) != 1:
+            why = "names several sources" if match else f"has no {split} crops"
+            raise FakeFaceError(f"--source-share {name}: {why} in {crops_dir} (sources: {', '.join(known)})")
+        out[match[0]] = value
+    return out
+
+
 def load_split(crops_dir, split: str, size: Optional[int] = None, progress: bool = True,
-               limit: int = 0, seed: int = 1) -> tuple[CropSet, list]:
+               limit: int = 0, seed: int = 1, shares: Optional[dict] = None) -> tuple[CropSet, list]:
+    """One split of a crop folder; ``shares`` keeps only part of some sources' photos
+    (:func:`keep_source_shares`), ``limit`` then caps the crops at random."""
     samples = select_split(scan_folder(crops_dir, cropped=True), split)
+    if shares:
+        samples = keep_source_shares(samples, _resolve_sources(shares, samples, crops_dir, split))
     if limit and len(samples) > limit:
         rng = np.random.default_rng(seed)
         samples = [samples[i] for i in sorted(rng.choice(len(samples), limit, replace=False))]

@@ -39,6 +39,14 @@ def split_of(key: str) -> str:
     return "train" if digit <= 7 else ("val" if digit == 8 else "test")
 
 
+def share_position(key: str) -> float:
+    """A number in [0, 1) fixed for each photo (``key`` as in :func:`split_of`) and
+    independent of its split digit: keeping a source's photos below F keeps a share F of
+    them, and the shares nest (the photos kept at 0.25 are among those kept at 0.5), so a
+    learning curve adds photos rather than drawing new ones."""
+    return int(hashlib.sha1(("share:" + key).encode("utf-8")).hexdigest()[:12], 16) / float(1 << 48)
+
+
 def stable_order_key(rel: str) -> str:
     """Sort key that mixes classes and sources but never changes run to run: the sha1 of a
     crop's POSIX path relative to its folder.  The first N crops in this order are the int8
@@ -120,3 +128,10 @@ def select_split(samples: Iterable[Sample], split: Optional[str]) -> list[Sample
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)} or all")
     return [s for s in samples if s.split == split]
+
+
+def keep_source_shares(samples: Iterable[Sample], shares: dict) -> list[Sample]:
+    """Keep, of every source folder named in ``shares`` (``{"fake/stylegan1-140k": 0.5}``),
+    the photos whose :func:`share_position` is below its share; other sources whole.  All
+    faces of a photo stay together."""
+    return [s for s in samples if s.source not in shares or share_position(s.key) < shares[s.source]]
