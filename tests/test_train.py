@@ -97,8 +97,16 @@ def test_train_resume_evaluate_calibrate(tf, synthetic_crops, tmp_path, capsys):
 def test_validation_every_nth_epoch_and_no_test_split(tf, synthetic_crops, tmp_path, capsys):
     run = tmp_path / "run"
     assert _cli("train", synthetic_crops, "--out", run, "--arch", "tiny", "--epochs", "3", "--batch-size", "16",
-                "--no-augment", "--learning-rate", "0.01", "--validate-every", "2", "--skip-test", "--quiet") == 0
+                "--no-augment", "--learning-rate", "0.01", "--validate-every", "2", "--skip-test",
+                "--source-share", "fake/synthetic=0.5", "--quiet") == 0
     m = json.loads((run / "metrics.json").read_text())
+    # --source-share reaches the training set: half of the fakes' photos, all the reals
+    from fakeface.train.data.dataset import load_split
+
+    whole, _ = load_split(synthetic_crops, "train", progress=False)
+    reals = int((whole.labels == 0).sum())
+    assert m["source_shares"] == {"fake/synthetic": 0.5}
+    assert 0.35 * (len(whole) - reals) < m["train_crops"] - reals < 0.65 * (len(whole) - reals)
     val_auc = m["history"]["val_auc"]
     # one entry per epoch; only epoch 2 was validated
     assert len(val_auc) == len(m["history"]["loss"]) == 3

@@ -154,6 +154,7 @@ def _load_crops(crops_dir: Path, opts: TrainOptions) -> _Crops:
         print(f"train: {len(train_cs)} train / {len(val_cs)} val / "
               + ("test not scored (--skip-test)" if opts.skip_test else f"{len(test_cs)} test")
               + f" crops of {size} px"
+              + "".join(f"; {share:g} of {src}'s training photos" for src, share in opts.source_shares.items())
               + (f"; {len(bad) + len(bad_val) + len(bad_test)} unreadable skipped" if bad or bad_val or bad_test else ""))
     return _Crops(geometry, train_cs, val_cs, test_cs, size, float(geometry.get("crop_margin", 0.1)))
 
