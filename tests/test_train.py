@@ -267,3 +267,44 @@ def test_scale_augment_without_context_windows_is_a_clear_error(tf, synthetic_cr
                 "--scale-augment", "0.25", "--quiet") == 2
     err = capsys.readouterr().err
     assert "--context 160" in err and "Traceback" not in err
+
+
+def test_learning_curve_of_runs_trained_on_shares_of_a_source(tf, synthetic_crops, tmp_path, capsys):
+    """Two tiny runs, one on half of each source's training photos: the report must read each
+    run's shares, count what each saw, score the photos a share left out as unseen, and pair
+    the half run against the whole one on the photos neither saw."""
+    runs = {}
+    for name, shares in (("half", ["--source-share", "fake/synthetic=0.5", "--source-share", "real/synthetic=0.5"]),
+                         ("whole", [])):
+        runs[name] = tmp_path / name
+        assert _cli("train", synthetic_crops, "--out", runs[name], "--arch", "tiny", "--epochs", "3",
+                    "--batch-size", "16", "--no-augment", "--learning-rate", "0.01", "--skip-test", *shares,
+                    "--quiet") == 0
+    capsys.readouterr()
+    out = tmp_path / "curve"
+    argv = ["generalise", "learning-curve", runs["whole"] / "model.keras", runs["half"] / "model.keras",
+            synthetic_crops, "--fake", "fake/synthetic", "--real", "real/synthetic", "--out", out, "--quiet"]
+    assert _cli(*argv) == 0
+    assert "| reference |" in capsys.readouterr().out
+    report = json.loads((out / "learning_curve.json").read_text())
+    assert (out / "learning_curve.md").is_file() and (out / "learning_curve.png").stat().st_size > 1000
+    half, whole = report["points"]  # sorted by share
+    assert (half["fake_share"], half["real_share"], whole["fake_share"], whole["real_share"]) == (0.5, 0.5, 1, 1)
+    for i in (0, 1):
+        assert 0.35 * whole["seen"][i] < half["seen"][i] < 0.65 * whole["seen"][i]
+        # what the half run did not train on is unseen to it; both runs left out validation + test
+        assert half["seen"][i] + half["unseen"][i] == whole["seen"][i] + whole["unseen"][i]
+    assert report["common_unseen"] == whole["unseen"]
+    assert whole["vs_most"] is None and half["vs_most"] is not None
+    lo, hi = half["vs_most_ci"]
+    assert lo <= half["vs_most"] <= hi
+    assert whole["auc_seen"] > 0.9 and whole["auc_unseen"] > 0.8  # the tiny model really learned
+
+    assert _cli("generalise", "learning-curve", runs["whole"] / "model.keras", synthetic_crops,
+                "--fake", "fake/synthetic") == 2
+    err = capsys.readouterr().err
+    assert "--fake fake/synthetic has no real twin" in err and "Traceback" not in err
+    assert _cli("generalise", "learning-curve", runs["whole"] / "model.keras", synthetic_crops,
+                "--fake", "fake/nope", "--real", "real/synthetic") == 2
+    err = capsys.readouterr().err
+    assert "--fake fake/nope: no such source" in err and len(err.strip().splitlines()) == 1

@@ -1,4 +1,4 @@
-"""`fakeface generalise REPORT`: leave-one-out, twins, perturb, shortcuts and jitter reports."""
+"""`fakeface generalise REPORT`: leave-one-out, twins, perturb, shortcuts, jitter and learning-curve reports."""
 
 from __future__ import annotations
 
@@ -19,13 +19,14 @@ def register(subparsers) -> None:
         formatter_class=FORMATTER,
         description=(
             "Does the model find fakes it was not trained on, and is one overall number hiding a\n"
-            "source it cannot tell apart?  Five reports, each printed as a table and written as\n"
+            "source it cannot tell apart?  Six reports, each printed as a table and written as\n"
             "Markdown, JSON and a PNG bar chart under --out:\n"
             "  leave-one-out  train once per fake source without it (and its real twin), test on it\n"
             "  twins          each fake source against its same-pipeline real twin, next to the others\n"
             "  perturb        AUC after JPEG, rescaling, blur and small crops/shifts\n"
             "  shortcuts      real faces re-scored after one photo property changes (backdrop, light...)\n"
             "  jitter         p(fake) change when the face box shifts or scales a little\n"
+            "  learning-curve runs trained on shares of one source's photos: is it data-limited?\n"
             "CROPS is a crop folder made by 'fakeface prepare'; MODEL is .keras, .tflite or .onnx\n"
             "with its .json sidecar."
         ),
@@ -97,6 +98,42 @@ def register(subparsers) -> None:
          "fakeface generalise jitter edge/models/fakeface.tflite work/crops --photos DATA --out reports/"])
     q.add_argument("--photos", required=True, metavar="DATA",
                    help="the photo folder the crops were cut from (the SRC given to 'prepare')")
+
+    q = sub.add_parser(
+        "learning-curve", help="is a fake source data-limited? AUC of runs trained on shares of its photos",
+        formatter_class=FORMATTER,
+        description=(
+            "Hand it runs of the same recipe trained on nested shares of one fake source and its real\n"
+            "twin ('fakeface train --source-share', e.g. 0.25, 0.5 and 1).  For each MODEL it reports\n"
+            "the ROC AUC of --fake against --real on the training photos the model saw (its fit), on\n"
+            "every photo it never saw (validation, test, and the training photos its share left out),\n"
+            "and on validation + test alone, and, paired, its difference to the run with the most\n"
+            "photos on the photos no run saw.  Held-out AUC still climbing with the share is what\n"
+            "data-limited looks like; a flat curve says the limit lies elsewhere.  Shares are read from\n"
+            "the metrics.json beside each model (none: every training photo).  CROPS must be the crop\n"
+            "folder the runs trained on."
+        ),
+        epilog=(
+            "examples:\n"
+            "  for f in 0.25 0.5; do fakeface train work/crops --out runs/share$f \\\n"
+            "      --source-share stylegan1-140k=$f --source-share ffhq-140k=$f; done\n"
+            "  fakeface generalise learning-curve runs/share0.25/model.keras runs/share0.5/model.keras \\\n"
+            "      work/run/model.keras work/crops --out reports/curve"
+        ),
+    )
+    q.add_argument("models", nargs="+", metavar="MODEL",
+                   help="models (.keras, .tflite, .onnx with their .json sidecars), each beside its run's metrics.json")
+    q.add_argument("crops", metavar="CROPS", help="the crop folder the runs trained on")
+    q.add_argument("--fake", default="fake/stylegan1-140k", metavar="SOURCE",
+                   help="fake source folder (default fake/stylegan1-140k)")
+    q.add_argument("--real", default=None, metavar="SOURCE",
+                   help="real source folder to compare with (default: the fake source's twin, e.g. real/ffhq-140k)")
+    q.add_argument("--out", metavar="DIR", help="write learning_curve.json, .md and .png here")
+    q.add_argument("--backend", default="auto", help="interpreter for .tflite/.onnx (auto, litert, onnxruntime)")
+    q.add_argument("--batch-size", type=positive_int, default=64)
+    q.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=run)
 
     q = sub.add_parser(
         "leave-one-out", help="train without each fake source in turn and test on it (slow)",
@@ -174,6 +211,12 @@ def run(args) -> int:
                                   verbose=progress)
         report = leave_one_out(args.crops, args.out, opts)
         stem, plot = "leave_one_out", plot_leave_one_out
+    elif args.report == "learning-curve":
+        from ..reports.learning_curve import learning_curve_report, plot_learning_curve
+
+        report = learning_curve_report(args.models, args.crops, fake=args.fake, real=args.real,
+                                       backend=args.backend, batch_size=args.batch_size, progress=progress)
+        stem, plot = "learning_curve", plot_learning_curve
     elif args.report == "jitter":
         from ..reports.box_stability import jitter_report, plot_jitter
 

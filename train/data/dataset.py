@@ -121,7 +121,7 @@ def model_pixels(cs: CropSet, contract: ModelContract, where="crops") -> np.ndar
     return in_model_colour_order(cs.images, contract)
 
 
-def _resolve_sources(shares: dict, samples: list[Sample], crops_dir, split: str) -> dict:
+def resolve_source_shares(shares: dict, samples: list[Sample], crops_dir, split: str) -> dict:
     """``shares`` keyed by full source folder: ``stylegan1-140k`` may stand for
     ``fake/stylegan1-140k`` when only one folder ends so."""
     known = sorted({s.source for s in samples})
@@ -141,7 +141,7 @@ def load_split(crops_dir, split: str, size: Optional[int] = None, progress: bool
     (:func:`keep_source_shares`), ``limit`` then caps the crops at random."""
     samples = select_split(scan_folder(crops_dir, cropped=True), split)
     if shares:
-        samples = keep_source_shares(samples, _resolve_sources(shares, samples, crops_dir, split))
+        samples = keep_source_shares(samples, resolve_source_shares(shares, samples, crops_dir, split))
     if limit and len(samples) > limit:
         rng = np.random.default_rng(seed)
         samples = [samples[i] for i in sorted(rng.choice(len(samples), limit, replace=False))]
