@@ -162,6 +162,8 @@ def plot_learning_curve(report: LearningCurveReport, path) -> Path:
     ax.plot(x, [p.auc_seen for p in report.points], marker="s", ls="--", label="training photos seen (fit)")
     if len(set(x)) > 1:
         ax.set_xscale("log", base=2)
+        ax.minorticks_off()
+    ax.set_xticks(sorted(set(x)), [str(v) for v in sorted(set(x))])
     ax.set_xlabel(f"training crops of the pair seen ({report.fake.split('/')[-1]} + {report.real.split('/')[-1]})")
     ax.set_ylabel("ROC AUC")
     ax.set_title("learning curve of one fake source against its reals")
