@@ -157,8 +157,11 @@ def plot_learning_curve(report: LearningCurveReport, path) -> Path:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.2))
     x = [p.seen[0] + p.seen[1] for p in report.points]
-    ax.errorbar(x, [p.auc_unseen for p in report.points], capsize=3, marker="o", label="unseen photos",
+    ax.errorbar(x, [p.auc_unseen for p in report.points], capsize=3, marker="o", label="every photo it did not see",
                 yerr=error_bars([p.auc_unseen for p in report.points], [p.auc_unseen_ci for p in report.points]))
+    ax.errorbar(x, [p.auc_val_test for p in report.points], capsize=3, marker="^", ls=":",
+                label="validation + test (no run saw them)",
+                yerr=error_bars([p.auc_val_test for p in report.points], [p.auc_val_test_ci for p in report.points]))
     ax.plot(x, [p.auc_seen for p in report.points], marker="s", ls="--", label="training photos seen (fit)")
     if len(set(x)) > 1:
         ax.set_xscale("log", base=2)
