@@ -25,7 +25,8 @@ from fakeface.edge.errors import FakeFaceError
 from fakeface.edge.tf_environment import set_tf_environment
 
 from .data.augment import AugmentOptions, make_augment, make_window
-from .data.dataset import CropSet, attach_context, load_split, make_dataset, read_geometry
+from .data.dataset import make_dataset
+from .fit_crops import RunCrops, attach_context_windows, load_run_crops
 from .fit_callbacks import epoch_checkpoint, progress_line, save_keras_atomic, stop_on_swallowed_interrupt
 from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
 from .models.efficientnet_lite import NUM_BLOCKS, feature_extractor, freeze_early_blocks, freeze_for_fine_tuning
@@ -103,19 +104,6 @@ def train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: Tr
         return _train_run(crops_dir, run_dir, opts)
 
 
-@dataclass
-class _Crops:
-    """The three splits of a crop folder and the geometry they were cut with."""
-
-    geometry: dict
-    train: CropSet
-    val: CropSet
-    test: CropSet
-    size: int  # crop side, pixels
-    margin: float
-    context: int = 0  # side of the wider face windows in use, 0 when none
-
-
 def _recipe(opts: TrainOptions):
     """The architecture's recipe, after checking the options that need one another."""
     if opts.arch not in ARCHITECTURES:
@@ -136,45 +124,6 @@ def _recipe(opts: TrainOptions):
     return recipe
 
 
-def _load_crops(crops_dir: Path, opts: TrainOptions) -> _Crops:
-    geometry = read_geometry(crops_dir)
-    train_cs, bad = load_split(crops_dir, "train", progress=opts.verbose, limit=opts.limit, seed=opts.seed,
-                               shares=opts.source_shares)
-    if len(train_cs) == 0:
-        raise FakeFaceError(f"{crops_dir}: no training crops (is it a 'fakeface prepare' output?)")
-    size = int(train_cs.images.shape[1])
-    if geometry.get("input_size", size) != size:
-        raise FakeFaceError(f"{crops_dir}: crops are {size} px but crops.json says {geometry['input_size']}")
-    val_cs, bad_val = load_split(crops_dir, "val", size=size, progress=opts.verbose)
-    if opts.skip_test:  # never read: nothing will score it
-        test_cs, bad_test = CropSet(train_cs.images[:0], train_cs.labels[:0], [], []), []
-    else:
-        test_cs, bad_test = load_split(crops_dir, "test", size=size, progress=opts.verbose)
-    if opts.verbose:
-        print(f"train: {len(train_cs)} train / {len(val_cs)} val / "
-              + ("test not scored (--skip-test)" if opts.skip_test else f"{len(test_cs)} test")
-              + f" crops of {size} px"
-              + "".join(f"; {share:g} of {src}'s training photos" for src, share in opts.source_shares.items())
-              + (f"; {len(bad) + len(bad_val) + len(bad_test)} unreadable skipped" if bad or bad_val or bad_test else ""))
-    return _Crops(geometry, train_cs, val_cs, test_cs, size, float(geometry.get("crop_margin", 0.1)))
-
-
-def _attach_context_windows(crops_dir: Path, crops: _Crops, opts: TrainOptions) -> None:
-    """Read prepare's wider face windows (--context), but only when an augmentation cuts from them."""
-    a, size = opts.augment_options, crops.size
-    wants_context = opts.augment and (a.scale_p > 0 or a.window_shift > 0)
-    crops.context = int(crops.geometry.get("context", 0)) if wants_context else 0
-    if wants_context and crops.context <= size:
-        raise FakeFaceError(f"{crops_dir}: --scale-augment needs the wider face windows of "
-                            "'fakeface prepare --context 160'; these crops were cut without them")
-    if crops.context:
-        found = attach_context(crops.train, crops_dir, crops.context, progress=opts.verbose)
-        if opts.verbose:
-            print(f"train: {found} of {len(crops.train)} crops have a {crops.context} px context window: "
-                  f"{a.scale_p:.0%} are shrunk {a.scale_range[0]:g}-{a.scale_range[1]:g}x before their {size} px "
-                  f"window is cut, at most {a.window_shift} px from the centre")
-
-
 def _resume_from_checkpoint(keras, ckpt_dir: Path, opts: TrainOptions):
     """(model, trainee, epochs done, history) from RUN/checkpoint, or None when there is nothing to resume."""
     state_path = ckpt_dir / "state.json"
@@ -190,7 +139,7 @@ def _resume_from_checkpoint(keras, ckpt_dir: Path, opts: TrainOptions):
     return model, int(state["epoch"]), state.get("history", {})
 
 
-def _new_model(keras, opts: TrainOptions, recipe, crops: _Crops) -> tuple[object, Optional[dict]]:
+def _new_model(keras, opts: TrainOptions, recipe, crops: RunCrops) -> tuple[object, Optional[dict]]:
     """A fresh model of ``opts.arch``, or one warm-started from --init-from; pretrained ones get their
     linear probe (whose metrics come back) and --int8-stem its snapped stem."""
     probe_metrics = None
@@ -266,7 +215,7 @@ def _callbacks(keras, opts: TrainOptions, ckpt_dir: Path, history: dict, val_ds,
     return callbacks
 
 
-def _save_model(model, run_dir: Path, opts: TrainOptions, crops: _Crops, threshold: float) -> tuple[Path, ModelContract, int]:
+def _save_model(model, run_dir: Path, opts: TrainOptions, crops: RunCrops, threshold: float) -> tuple[Path, ModelContract, int]:
     """model.keras and its sidecar, saved as a pair; returns (path, contract, MACs)."""
     model_path = run_dir / MODEL_NAME
     macs = count_macs(model)
@@ -281,7 +230,7 @@ def _save_model(model, run_dir: Path, opts: TrainOptions, crops: _Crops, thresho
     return model_path, contract, macs
 
 
-def _held_out_metrics(model, crops: _Crops, val_p: np.ndarray, test_p: np.ndarray) -> dict:
+def _held_out_metrics(model, crops: RunCrops, val_p: np.ndarray, test_p: np.ndarray) -> dict:
     """metrics.json's twins, test at 99 % validation real acceptance, and robustness of the test split."""
     val_cs, test_cs = crops.val, crops.test
     metrics = {}
@@ -299,7 +248,7 @@ def _held_out_metrics(model, crops: _Crops, val_p: np.ndarray, test_p: np.ndarra
     return metrics
 
 
-def _plot_run(run_dir: Path, history: dict, crops: _Crops, val_p, test_p, test_rep) -> None:
+def _plot_run(run_dir: Path, history: dict, crops: RunCrops, val_p, test_p, test_rep) -> None:
     if history.get("loss"):
         plot_history(history, run_dir / "history.png")
     curves = {}
@@ -324,8 +273,8 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     lr = opts.learning_rate or recipe.learning_rate
     keras.utils.set_random_seed(opts.seed)
 
-    crops = _load_crops(crops_dir, opts)
-    _attach_context_windows(crops_dir, crops, opts)
+    crops = load_run_crops(crops_dir, opts)
+    attach_context_windows(crops_dir, crops, opts)
     size, train_cs, val_cs, test_cs = crops.size, crops.train, crops.val, crops.test
 
     run_dir.mkdir(parents=True, exist_ok=True)
