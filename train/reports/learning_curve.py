@@ -29,11 +29,11 @@ import numpy as np
 
 from fakeface.edge.errors import FakeFaceError
 
-from ..data.dataset import resolve_source_shares
+from ..data.dataset import load_crops, model_pixels, resolve_source_shares
 from ..data.layout import TWIN_PAIRS, scan_folder, share_position
-from .common import check_inputs, error_bars, format_number as _f, score_samples
+from .common import check_inputs, error_bars, format_number as _f
 from .metrics import auc_interval, bootstrap_aucs, format_interval, json_safe, percentile_interval, roc_auc
-from .scoring import open_scorer
+from .scoring import open_scorer, score_batches
 
 
 @dataclass
@@ -113,12 +113,13 @@ def learning_curve_report(model_paths: list, crops_dir, fake: str = "fake/styleg
     is_fake = np.array([s.source == fake for s in samples])
     labels = is_fake.astype(np.int32)
 
+    crops, bad = load_crops(samples, progress=progress)  # once: every model scores the same crops
+    if bad:
+        raise FakeFaceError(f"{crops_dir}: {len(bad)} unreadable crops, e.g. {bad[0][0]}: {bad[0][1]}")
     scores, unseen_masks, shares = [], [], []
     for path in model_paths:
         contract, score = open_scorer(path, backend)
-        cs, p, bad = score_samples(contract, score, samples, batch_size, progress, crops_dir)
-        if bad:
-            raise FakeFaceError(f"{crops_dir}: {len(bad)} unreadable crops, e.g. {bad[0][0]}: {bad[0][1]}")
+        p = score_batches(score, model_pixels(crops, contract, crops_dir), batch_size)
         model_shares = shares_of(path, everything)
         fs, rs = model_shares.get(fake, 1.0), model_shares.get(real, 1.0)
         kept = position < np.where(is_fake, fs, rs)
