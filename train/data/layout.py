@@ -29,13 +29,51 @@ CONTEXT_DIR = "context"
 TWIN_PAIRS = {"fake/stylegan1-140k": "real/ffhq-140k", "fake/stylegan2-tpdne-128": "real/ffhq-128"}
 
 
-def split_of(key: str) -> str:
-    """The split of a photo, from the md5 of its relative path (BASELINE.md's rule).
+# File names that say whose face a photo shows: (pattern, what the id is).  Photos of one
+# person must share a split, or near-duplicate frames of one face land in train and test.
+PERSON_NAME_PATTERNS = (
+    (re.compile(r"^(nuaa)_(\d{4})_"), "NUAA subject number"),
+    (re.compile(r"^(tw)_(\d{2})"), "Taiwanese expression database subject"),
+    (re.compile(r"^(canada)_(\d+)"), "studio stimulus number, one person each"),
+)
 
-    md5 mod 10: 0-7 train, 8 validation, 9 test.  ``key`` is the POSIX path relative
+
+def person_of(key: str) -> Optional[str]:
+    """The person a photo shows, as ``<source folder>/<prefix>_<id>``, when its file name
+    carries one (:data:`PERSON_NAME_PATTERNS`), else None.  ``key`` as in :func:`split_of`.
+
+    >>> person_of("real/nuaa-webcam/nuaa_0007_00_00_01_12.jpg")
+    'real/nuaa-webcam/nuaa_0007'
+    """
+    folder, _, name = key.rpartition("/")
+    for pattern, _what in PERSON_NAME_PATTERNS:
+        m = pattern.match(name)
+        if m:
+            return f"{folder}/{m.group(1)}_{m.group(2)}"
+    return None
+
+
+def group_of(key: str) -> str:
+    """What must stay together in one split and count once when rates are counted by
+    person: the person where the file name names one, else the photo itself."""
+    return person_of(key) or key
+
+
+def split_of(key: str) -> str:
+    """The split of a photo (BASELINE.md's rule, made to keep people together).
+
+    A digit 0-9 decides: 0-7 train, 8 validation, 9 test.  The digit is the md5 of the
+    photo's relative path mod 10, except where the file name numbers the person
+    (:func:`person_of`): then it is that number mod 10, so all photos of one person share a
+    split and a source of ten people numbered 1-10 puts exactly one in validation and one in
+    test (an md5 of ten names can leave a split empty).  ``key`` is the POSIX path relative
     to the data folder, class folder included, e.g. ``fake/stylegan1-140k/x.jpg``.
     """
-    digit = int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16) % 10
+    person = person_of(key)
+    if person is not None:
+        digit = int(person.rpartition("_")[2]) % 10
+    else:
+        digit = int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16) % 10
     return "train" if digit <= 7 else ("val" if digit == 8 else "test")
 
 
