@@ -130,6 +130,26 @@ def test_leave_one_out(crops, tmp_path, capsys):
     assert capsys.readouterr().out.count("reusing") == 2
 
 
+def test_leave_one_real_source_out(crops, tmp_path, capsys):
+    out = tmp_path / "loso-real"
+    argv = ["generalise", "leave-one-out", crops, "--out", out, "--arch", "tiny", "--epochs", "1", "--limit", "0",
+            "--real-source", "utkface", "--quiet"]
+    assert _cli(*argv) == 0
+    rep = json.loads((out / "leave_one_real_out.json").read_text())
+    (fold,) = rep["folds"]
+    assert fold["held_out_real"] == "real/utkface" and fold["counted_by"] == "photo"
+    assert fold["n_faces"] == fold["n_people"] == 60  # every photo of the held-out source, all splits
+    assert fold["accepted"] == pytest.approx(fold["accepted_per_photo"])
+    assert fold["accepted_ci"][0] <= fold["accepted"] <= fold["accepted_ci"][1]
+    # the fold never trained on the held-out source, and its threshold came from its own calibration
+    run = json.loads((out / "folds" / "real__utkface" / "run" / "metrics.json").read_text())
+    assert "real/utkface" not in run["test"]["per_source"]
+    assert fold["threshold_source"].startswith("calibrated") and 0.0 <= fold["test_fakes_caught"] <= 1.0
+    assert (out / "leave_one_real_out.png").is_file() and "by person" in (out / "leave_one_real_out.md").read_text()
+    assert _cli("generalise", "leave-one-out", crops, "--out", out, "--real-source", "nobody", "--quiet") == 2
+    assert "no such real source" in capsys.readouterr().err
+
+
 def test_bad_inputs_are_one_line_errors(crops, model, tmp_path, capsys):
     assert _cli("generalise", "twins", tmp_path / "none.keras", crops) == 2
     assert _cli("generalise", "perturb", model, tmp_path / "nothing") == 2

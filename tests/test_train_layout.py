@@ -219,3 +219,47 @@ def test_source_share_keeps_a_nested_share_of_one_source_and_names_bad_sources(t
             main(["train", str(tmp_path), "--out", str(tmp_path / "run"), "--source-share", bad])
         ours = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fakeface ")]
         assert stop.value.code == 2 and len(ours) == 1 and "argument --source-share" in ours[0], (bad, ours)
+
+
+def test_people_numbered_in_file_names_stay_in_one_split_and_fill_every_split():
+    from fakeface.train.data.layout import group_of, person_of
+
+    frames = [f"real/nuaa-webcam/nuaa_{p:04d}_00_00_01_{f}.jpg" for p in range(1, 11) for f in range(40)]
+    by_person = {}
+    for key in frames:
+        by_person.setdefault(person_of(key), set()).add(split_of(key))
+    assert len(by_person) == 10 and all(len(splits) == 1 for splits in by_person.values())  # never split a person
+    # ten people numbered 1-10: eight train, one validation, one test (an md5 of the names left val/test empty)
+    assert Counter(next(iter(s)) for s in by_person.values()) == {"train": 8, "val": 1, "test": 1}
+    assert person_of("real/taiwanese-studio/tw_0309c14.jpg") == "real/taiwanese-studio/tw_03"
+    assert split_of("real/taiwanese-studio/tw_0309c14.jpg") == split_of("real/taiwanese-studio/tw_0301a02.jpg")
+    # no person in the name: the photo is its own group and keeps the md5 rule
+    assert person_of("real/utkface/26_1_2_2017.jpg.chip.jpg") is None
+    assert group_of("real/utkface/26_1_2_2017.jpg.chip.jpg") == "real/utkface/26_1_2_2017.jpg.chip.jpg"
+
+
+def test_source_balance_counts_every_person_of_a_source_the_same():
+    from fakeface.train.data.dataset import CropSet, sample_weights
+
+    # one webcam person with 30 frames, another with 10, and 40 single web photos; fakes alone
+    paths = ([f"real/cam/nuaa_0001_{i}.jpg.png" for i in range(30)] + [f"real/cam/nuaa_0002_{i}.jpg.png" for i in range(10)]
+             + [f"real/web/{i}.jpg.png" for i in range(40)] + [f"fake/f/{i}.jpg.png" for i in range(40)])
+    sources = ["real/cam"] * 40 + ["real/web"] * 40 + ["fake/f"] * 40
+    labels = np.array([0] * 80 + [1] * 40, np.int32)
+    cs = CropSet(images=np.zeros((120, 1, 1, 3), np.uint8), labels=labels, sources=sources, paths=paths)
+    w = sample_weights(cs, "source")
+    assert w.mean() == pytest.approx(1.0)
+    assert w[:30].sum() == pytest.approx(w[30:40].sum())  # person 1 and person 2 weigh the same in all
+    assert w[:40].sum() == pytest.approx(w[40:80].sum()) == pytest.approx(w[80:].sum() / 2)
+    assert np.allclose(w[40:80], w[40])  # photos without a person: as before, all alike
+
+
+def test_rates_counted_by_person_count_each_person_once():
+    from fakeface.train.reports.metrics import rate_by_group
+
+    # 40 accepted frames of one person and 0 of 2 photos of another: 0.5 by person, 0.95 by frame
+    hits = [True] * 40 + [False] * 2
+    rate, groups = rate_by_group(hits, ["a"] * 40 + ["b"] * 2)
+    assert (rate, groups) == (pytest.approx(0.5), 2)
+    assert rate_by_group(hits, [str(i) for i in range(42)])[0] == pytest.approx(40 / 42)
+    assert rate_by_group([], [])[1] == 0

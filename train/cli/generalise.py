@@ -160,7 +160,8 @@ def register(subparsers) -> None:
             "examples:\n"
             "  fakeface generalise leave-one-out work/crops --out reports/loo\n"
             "  fakeface generalise leave-one-out work/crops --out reports/loo --arch tiny --epochs 2 --limit 2000\n"
-            "  fakeface generalise leave-one-out work/crops --out reports/loo --source fake/stylegan1-140k"
+            "  fakeface generalise leave-one-out work/crops --out reports/loo --source fake/stylegan1-140k\n"
+            "  fakeface generalise leave-one-out work/crops --out reports/loso-real --real-source studio   # 4 folds"
         ),
     )
     q.add_argument("crops", metavar="CROPS", help="crop folder made by 'fakeface prepare'")
@@ -182,6 +183,10 @@ def register(subparsers) -> None:
                    help="per-fold calibration target on validation reals (default 0.95, like the shipped model)")
     q.add_argument("--source", action="append", metavar="FAKE_SOURCE",
                    help="hold out only this fake source (repeatable; default: every fake source)")
+    q.add_argument("--real-source", action="append", metavar="REAL_SOURCE",
+                   help="hold out REAL sources instead, one fold each (repeatable), and report how often each "
+                        "is accepted by its fold's model, counted by person; 'studio' names the four studio "
+                        "and camera sources (studio-3dsk, canada-studio, taiwanese-studio, nuaa-webcam)")
     q.add_argument("--json", action="store_true", help="print JSON instead of the table")
     q.add_argument("--quiet", action="store_true", help="less output")
     q.set_defaults(func=run)
@@ -209,8 +214,15 @@ def run(args) -> int:
                                   scale_augment=args.scale_augment, augment_options=augment_options(args),
                                   target_real_acceptance=args.target_real_acceptance, sources=args.source,
                                   verbose=progress)
-        report = leave_one_out(args.crops, args.out, opts)
-        stem, plot = "leave_one_out", plot_leave_one_out
+        if args.real_source:
+            from ..reports.leave_one_real_out import STUDIO_SOURCES, leave_one_real_out, plot_leave_one_real_out
+
+            reals = [r for name in args.real_source for r in (STUDIO_SOURCES if name == "studio" else [name])]
+            report = leave_one_real_out(args.crops, args.out, opts, reals)
+            stem, plot = "leave_one_real_out", plot_leave_one_real_out
+        else:
+            report = leave_one_out(args.crops, args.out, opts)
+            stem, plot = "leave_one_out", plot_leave_one_out
     elif args.report == "learning-curve":
         from ..reports.learning_curve import learning_curve_report, plot_learning_curve
 

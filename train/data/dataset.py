@@ -20,7 +20,7 @@ from fakeface.edge.contract import ModelContract, in_model_colour_order, resize_
 from fakeface.edge.errors import FakeFaceError, ImageError
 from fakeface.edge.imageio import load_image
 
-from .layout import CONTEXT_DIR, Sample, keep_source_shares, scan_folder, select_split
+from .layout import CONTEXT_DIR, Sample, group_of, keep_source_shares, scan_folder, select_split, source_key_of_crop
 
 
 @dataclass
@@ -196,20 +196,24 @@ def sample_weights(cs: CropSet, balance: str = "class") -> np.ndarray:
 
     "class": real and fake count equally.  "source": each class counts half, and within
     a class every source folder counts equally, so a small source (the 140k twins have
-    ~760 training photos, the 128-px ones ~2,000) is not drowned by the large ones."""
+    ~760 training photos, the 128-px ones ~2,000) is not drowned by the large ones; within
+    a source every person counts equally (:func:`~.layout.group_of`: 35 near-identical
+    webcam frames of one person weigh as much as 16 studio photos of another)."""
     if balance == "class":
         weights = class_weights(cs.labels)
         return np.array([weights[int(c)] for c in cs.labels], np.float32)
     if balance != "source":
         raise FakeFaceError(f"balance must be one of {BALANCE_MODES}, not {balance!r}")
     n = len(cs.labels)
-    groups: dict = {}
-    for label, src in zip(cs.labels.tolist(), cs.sources):
-        groups.setdefault(label, {}).setdefault(src, 0)
-        groups[label][src] += 1
+    groups = [group_of(source_key_of_crop(rel)) for rel in cs.paths]
+    sources: dict = {}  # label -> source -> group -> crops
+    for label, src, group in zip(cs.labels.tolist(), cs.sources, groups):
+        per_group = sources.setdefault(label, {}).setdefault(src, {})
+        per_group[group] = per_group.get(group, 0) + 1
     w = np.empty(n, np.float32)
-    for i, (label, src) in enumerate(zip(cs.labels.tolist(), cs.sources)):
-        w[i] = n / (len(groups) * len(groups[label]) * groups[label][src])
+    for i, (label, src, group) in enumerate(zip(cs.labels.tolist(), cs.sources, groups)):
+        per_group = sources[label][src]
+        w[i] = n / (len(sources) * len(sources[label]) * len(per_group) * per_group[group])
     return w
 
 

@@ -118,13 +118,12 @@ def _write_view(crops_dir: Path, view: Path, samples: list[Sample]) -> None:
         shutil.copyfile(crops_dir / "crops.json", view / "crops.json")
 
 
-def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str, real: Optional[str],
-              opts: LeaveOneOutOptions) -> FoldResult:
+def train_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], held: set, opts: LeaveOneOutOptions):
+    """Train and calibrate one fold's model on every source but ``held``:
+    (train result, model path, threshold, where the threshold came from)."""
     from ..calibrate import calibrate_model
     from ..fit import TrainOptions, train_run
 
-    t0 = time.perf_counter()
-    held = {fake} | ({real} if real else set())
     view = fold_dir / "view"
     _write_view(crops_dir, view, [s for s in samples if s.source not in held])
     try:
@@ -141,7 +140,14 @@ def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str,
             threshold, t_source = float(opts.threshold), "--threshold"
     finally:
         shutil.rmtree(view, ignore_errors=True)  # links only; the crops stay where they are
+    return result, model, float(threshold), t_source
 
+
+def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str, real: Optional[str],
+              opts: LeaveOneOutOptions) -> FoldResult:
+    t0 = time.perf_counter()
+    held = {fake} | ({real} if real else set())
+    result, model, threshold, t_source = train_fold(crops_dir, fold_dir, samples, held, opts)
     contract, score = open_scorer(model)
     unseen = [s for s in samples if s.split in ("val", "test") and s.source in held]
     test_reals = [s for s in samples if s.split == "test" and s.label == 0 and s.source not in held]

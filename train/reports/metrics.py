@@ -259,3 +259,16 @@ def classification_report(labels: Sequence[int], scores: Sequence[float], thresh
         accuracy=float((pred == y).mean()) if len(y) else float("nan"), balanced_accuracy=bal,
         roc_auc=roc_auc(y, p), fakes_caught=tpr, reals_accepted=tnr,
         confusion=[[tn, fp], [fn, tp]], per_source=per_source, roc_auc_ci=auc_interval(y, p))
+
+
+def rate_by_group(hits, groups) -> tuple[float, int]:
+    """The share of ``hits`` (booleans, one per face) counted by group: each group's own
+    share, averaged over groups, so 40 near-identical frames of one person count once.
+    Returns (rate, number of groups); (NaN, 0) when there are no faces.  Where every face is
+    its own group this is the plain share."""
+    hits, groups = np.asarray(hits, bool), np.asarray(groups)
+    if len(hits) == 0:
+        return float("nan"), 0
+    names, index = np.unique(groups, return_inverse=True)
+    per_group = np.bincount(index, weights=hits.astype(np.float64)) / np.bincount(index)
+    return float(per_group.mean()), int(len(names))
