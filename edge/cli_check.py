@@ -34,7 +34,8 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
                    help="CPU threads per model, at least 1 (default: the CPUs this process may use: affinity mask and cgroup quota)")
     p.add_argument("--min-face", type=face_pixels, default=20, metavar="PX",
                    help="smallest face to look for and report, in pixels: the shorter side of its box, at "
-                   "least 12; larger is faster (face unlock: 80) (default: 20)")
+                   "least 12; a box down to 0.9 PX is reported, the detector's box error; larger is faster "
+                   "(face unlock: 80) (default: 20)")
     p.add_argument("--threshold", type=probability, default=None, metavar="P",
                    help="judge a face fake when p(fake) is at or above P, in [0, 1] "
                    "(default: the model's calibrated threshold, printed with the results)")
