@@ -26,6 +26,7 @@ from fakeface.edge.tf_environment import set_tf_environment
 
 from .data.augment import AugmentOptions, make_augment, make_window
 from .data.dataset import make_dataset
+from .data.layout import people_of_crops
 from .fit_crops import RunCrops, attach_context_windows, load_run_crops
 from .fit_callbacks import epoch_checkpoint, progress_line, save_keras_atomic, stop_on_swallowed_interrupt
 from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
@@ -327,8 +328,10 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
 
     val_p, test_p = predict(val_cs), predict(test_cs)
     threshold = 0.5
-    val_rep = classification_report(val_cs.labels, val_p, threshold, val_cs.sources) if len(val_cs) else None
-    test_rep = classification_report(test_cs.labels, test_p, threshold, test_cs.sources) if len(test_cs) else None
+    val_rep = (classification_report(val_cs.labels, val_p, threshold, val_cs.sources, people_of_crops(val_cs.paths))
+               if len(val_cs) else None)
+    test_rep = (classification_report(test_cs.labels, test_p, threshold, test_cs.sources, people_of_crops(test_cs.paths))
+                if len(test_cs) else None)
     model_path, contract, macs = _save_model(model, run_dir, opts, crops, threshold)
 
     metrics = {

@@ -173,3 +173,8 @@ def keep_source_shares(samples: Iterable[Sample], shares: dict) -> list[Sample]:
     the photos whose :func:`share_position` is below its share; other sources whole.  All
     faces of a photo stay together."""
     return [s for s in samples if s.source not in shares or share_position(s.key) < shares[s.source]]
+
+
+def people_of_crops(crop_rels: Iterable[str]) -> list[Optional[str]]:
+    """:func:`person_of` for each crop (or photo) path relative to its data folder."""
+    return [person_of(source_key_of_crop(rel)) for rel in crop_rels]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..data.layout import people_of_crops
 from .metrics import ClassificationReport, classification_report
 from .scoring import ScoredFaces, score_folder
 
@@ -48,7 +49,8 @@ def evaluate_model(model_path, data_dir, opts: EvaluateOptions) -> EvaluationRep
     contract, scored = score_folder(model_path, data_dir, opts.split, opts.cropped, opts.detector,
                                     opts.backend, opts.batch_size, opts.progress)
     threshold = contract.threshold if opts.threshold is None else opts.threshold
-    report = classification_report(scored.labels, scored.scores, threshold, scored.sources)
+    report = classification_report(scored.labels, scored.scores, threshold, scored.sources,
+                                   people_of_crops(scored.paths))
     return EvaluationReport(model=str(model_path), data=str(data_dir), split=opts.split,
                             threshold_source="model metadata" if opts.threshold is None else "--threshold",
                             report=report, no_face=scored.no_face, unreadable=scored.unreadable, faces=scored)

@@ -98,7 +98,7 @@ def _run_real_fold(crops_dir: Path, fold_dir: Path, samples, real: str, opts: Le
     test_auc = (result.metrics.get("test") or {}).get("roc_auc")
     return RealFoldResult(
         held_out_real=real, n_faces=int(len(p_h)), n_people=groups, counted_by="person" if by_person else "photo",
-        accepted=rate, accepted_ci=rate_interval(int(round(rate * groups)), groups),
+        accepted=rate, accepted_ci=rate_interval(rate * groups, groups),
         accepted_per_photo=float(accepted.mean()) if len(accepted) else float("nan"),
         threshold=threshold, threshold_source=t_source,
         test_fakes_caught=float((fakes >= threshold).mean()) if len(fakes) else float("nan"),

@@ -13,6 +13,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+# One rule for NaN in every JSON the project writes (null); re-exported for the reports.
+from fakeface.edge.strict_json import json_safe  # noqa: F401
+
 
 def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(false positive rate, true positive rate, thresholds), thresholds decreasing.
@@ -99,8 +102,9 @@ def auc_interval(labels: np.ndarray, scores: np.ndarray, level: float = 0.95, ro
     return percentile_interval(bootstrap_aucs(labels, scores, rounds=rounds, seed=seed)[0], level)
 
 
-def rate_interval(hits: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion such as an accuracy or a catch rate (it stays
+def rate_interval(hits: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion such as an accuracy or a catch rate (``hits`` may
+    be fractional: a rate counted by person is ``rate * people`` of ``people``; it stays
     sensible at 0 and n hits, where the normal approximation shrinks to a point); (NaN, NaN)
     when n is 0."""
     if n <= 0:
@@ -183,6 +187,10 @@ class SourceResult:
     accuracy: float
     mean_fake_probability: float
     accuracy_ci: Optional[tuple] = None  # 95 % Wilson interval
+    # Where file names number people (near-duplicate webcam frames): each person counts once.
+    people: Optional[int] = None
+    accuracy_by_person: Optional[float] = None
+    accuracy_by_person_ci: Optional[tuple] = None  # Wilson over the people
 
 
 @dataclass
@@ -216,24 +224,19 @@ class ClassificationReport:
         rows += ["", "| source | n | accuracy [95 % interval] | mean fake probability |", "|---|---|---|---|"]
         for src, r in sorted(self.per_source.items(), key=lambda kv: kv[0]):
             r = r if isinstance(r, dict) else asdict(r)
-            rows.append(f"| {src} | {r['n']} | {format_interval(r['accuracy'], r.get('accuracy_ci'), 4)} | "
+            by_person = ("" if r.get("people") is None else
+                         f"; by person {format_interval(r['accuracy_by_person'], r['accuracy_by_person_ci'], 4)} "
+                         f"of {r['people']}")
+            rows.append(f"| {src} | {r['n']} | {format_interval(r['accuracy'], r.get('accuracy_ci'), 4)}{by_person} | "
                         f"{r['mean_fake_probability']:.3f} |")
         return "\n".join(rows)
 
 
-def json_safe(v):
-    """JSON has no NaN or infinity: None instead, in nested dicts, lists and tuples too."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [json_safe(x) for x in v]
-    return v
-
-
 def classification_report(labels: Sequence[int], scores: Sequence[float], threshold: float = 0.5,
-                          sources: Optional[Sequence[str]] = None) -> ClassificationReport:
+                          sources: Optional[Sequence[str]] = None,
+                          people: Optional[Sequence[Optional[str]]] = None) -> ClassificationReport:
+    """``people``: the person of each face or None (``layout.person_of``); a source whose faces
+    name people also gets its accuracy counted by person."""
     y = np.asarray(labels).astype(int)
     p = np.asarray(scores, np.float64)
     pred = (p >= threshold).astype(int)
@@ -254,6 +257,11 @@ def classification_report(labels: Sequence[int], scores: Sequence[float], thresh
             per_source[name] = SourceResult(n=int(m.sum()), accuracy=right / int(m.sum()),
                                             mean_fake_probability=float(p[m].mean()),
                                             accuracy_ci=rate_interval(right, int(m.sum())))
+            who = [people[i] for i in np.flatnonzero(m)] if people is not None else []
+            if who and all(w is not None for w in who):
+                rate, groups = rate_by_group(pred[m] == y[m], who)
+                per_source[name].people, per_source[name].accuracy_by_person = groups, rate
+                per_source[name].accuracy_by_person_ci = rate_interval(rate * groups, groups)
     return ClassificationReport(
         n=len(y), n_real=n_real, n_fake=n_fake, threshold=float(threshold),
         accuracy=float((pred == y).mean()) if len(y) else float("nan"), balanced_accuracy=bal,
