@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -24,50 +24,23 @@ from fakeface.edge.contract import ModelContract, fake_probabilities, file_sha25
 from fakeface.edge.errors import FakeFaceError
 from fakeface.edge.tf_environment import set_tf_environment
 
-from .data.augment import AugmentOptions, make_augment, make_window
+from .data.augment import make_augment, make_window
 from .data.dataset import make_dataset
 from .data.layout import people_of_crops
 from .fit_crops import RunCrops, attach_context_windows, load_run_crops
+from .fit_options import TrainOptions
 from .fit_callbacks import epoch_checkpoint, progress_line, save_keras_atomic, stop_on_swallowed_interrupt
-from .models.architectures import ARCHITECTURES, DEFAULT_ARCH, build_model, count_macs
+from .models.architectures import ARCHITECTURES, build_model, count_macs
 from .models.efficientnet_lite import NUM_BLOCKS, feature_extractor, freeze_early_blocks, freeze_for_fine_tuning
 from .models.int8_stem import freeze_stem, snap_stem_to_int8_grid
 from .models.linear_probe import fit_linear_probe
 from .models.consistency import ConsistencyWeights, assemble_trainee, consistency_loss, float_path_metrics
-from .models.int8_consistency import REMEASURE_EVERY
 from .reports.metrics import classification_report, threshold_for_real_acceptance
 from .reports.perturb import robustness_summary
 from .reports.plots import plot_confusion, plot_history, plot_roc
 from .reports.twins import twin_rates
 
 MODEL_NAME = "model.keras"
-
-
-@dataclass
-class TrainOptions:
-    arch: str = DEFAULT_ARCH
-    epochs: Optional[int] = None
-    batch_size: Optional[int] = None
-    learning_rate: Optional[float] = None
-    patience: int = 0
-    balance: str = "source"  # loss weights: "class" (real = fake) or "source" (also every source equal)
-    augment: bool = True
-    strategy: str = "default"
-    resume: bool = False
-    seed: int = 1
-    limit: int = 0  # cap on training crops, for quick trials
-    source_shares: dict = field(default_factory=dict)  # {"fake/stylegan1-140k": 0.5}: train on part of a source
-    steps_per_epoch: Optional[int] = None  # batches an epoch (None: one pass over the training crops)
-    init_from: Optional[str] = None  # start from this .keras model's weights (same arch), e.g. to fine-tune
-    int8_stem: bool = False  # with init_from: snap the stem to the int8 grid, freeze it, train the rest
-    int8_consistency: float = 0.0  # with init_from: weight of the float/int8-path gap in the loss (0: off)
-    int8_remeasure_every: int = REMEASURE_EVERY  # steps between measurements of the int8 ranges (0: once)
-    jitter_consistency: float = 0.0  # weight of the gap between a crop and its box-jittered re-cut (0: off)
-    freeze_blocks: int = 0  # pretrained archs: keep the stem and this many first blocks at ImageNet weights
-    validate_every: int = 1  # score the validation split after every Nth epoch (N = epochs: only the last)
-    skip_test: bool = False  # leave the test split unscored (a run that only feeds another)
-    verbose: bool = True
-    augment_options: AugmentOptions = field(default_factory=AugmentOptions)
 
 
 @dataclass

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from fakeface.edge.errors import FakeFaceError
 
 from .data.dataset import CropSet, attach_context, load_split, read_geometry
-
-if TYPE_CHECKING:
-    from .fit import TrainOptions
+from .fit_options import TrainOptions
 
 
 @dataclass
@@ -28,7 +24,7 @@ class RunCrops:
     context: int = 0  # side of the wider face windows in use, 0 when none
 
 
-def load_run_crops(crops_dir: Path, opts: "TrainOptions") -> RunCrops:
+def load_run_crops(crops_dir: Path, opts: TrainOptions) -> RunCrops:
     geometry = read_geometry(crops_dir)
     train_cs, bad = load_split(crops_dir, "train", progress=opts.verbose, limit=opts.limit, seed=opts.seed,
                                shares=opts.source_shares)
@@ -51,7 +47,7 @@ def load_run_crops(crops_dir: Path, opts: "TrainOptions") -> RunCrops:
     return RunCrops(geometry, train_cs, val_cs, test_cs, size, float(geometry.get("crop_margin", 0.1)))
 
 
-def attach_context_windows(crops_dir: Path, crops: RunCrops, opts: "TrainOptions") -> None:
+def attach_context_windows(crops_dir: Path, crops: RunCrops, opts: TrainOptions) -> None:
     """Read prepare's wider face windows (--context), but only when an augmentation cuts from them."""
     a, size = opts.augment_options, crops.size
     wants_context = opts.augment and (a.scale_p > 0 or a.window_shift > 0)
