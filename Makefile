@@ -97,7 +97,7 @@ default-model: $(FULL_ENV)/.test-installed
 	$(FULL_ENV)/bin/fakeface prepare $(DATA) $(WORK)/crops $(CROP_FLAGS)
 	$(FULL_ENV)/bin/fakeface train $(WORK)/crops --out $(WORK)/run $(TRAIN_FLAGS)
 	$(FULL_ENV)/bin/fakeface train $(WORK)/crops --out $(WORK)/run-int8 --init-from $(WORK)/run/model.keras $(INT8_FLAGS)
-	$(FULL_ENV)/bin/fakeface calibrate $(WORK)/run-int8/model.keras $(WORK)/crops --cropped --target-real-acceptance 0.95
+	$(FULL_ENV)/bin/fakeface calibrate $(WORK)/run-int8/model.keras $(WORK)/crops --cropped --target-real-acceptance 0.95 --write
 	-$(FULL_ENV)/bin/fakeface export $(WORK)/run-int8/model.keras --out $(WORK)/export --formats $(EXPORT_FORMATS) \
 		--calib $(WORK)/crops --calib-split train --calib-count 512 --eval $(WORK)/crops --eval-split test --auto-float 4
 	$(FULL_ENV)/bin/fakeface export ship $(WORK)/export --to edge/models

@@ -12,7 +12,6 @@ Prints a Markdown table; ``--json`` also writes the numbers.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -28,6 +27,7 @@ import cv2
 import numpy as np
 
 from fakeface.edge.atomic import write_text_atomic
+from fakeface.edge.strict_json import dumps
 from fakeface.edge.mtcnn.detector import Detector, DetectorOptions
 
 PAD_VALUE = 114
@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     print(table(timings))
     if args.json:
         rows = [dict(asdict(t), median_ms=t.median, mean_ms=t.mean) for t in timings]
-        write_text_atomic(args.json, json.dumps({"size": [width, height], "frames": len(frames), "results": rows}, indent=2))
+        write_text_atomic(args.json, dumps({"size": [width, height], "frames": len(frames), "results": rows}, indent=2))
     return 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fakeface.edge.atomic import write_text_atomic
+from fakeface.edge.strict_json import dumps
 
 SCHEMA = 1
 
@@ -19,7 +20,7 @@ def default_results_path(device_name: str, folder: str | os.PathLike = "results"
 
 def write_results(path: str | os.PathLike, doc: dict[str, Any]) -> Path:
     path = Path(path)
-    write_text_atomic(path, json.dumps(doc, indent=1, allow_nan=False, default=_jsonable) + "\n")
+    write_text_atomic(path, dumps(doc, indent=1, default=_jsonable) + "\n")
     return path
 
 

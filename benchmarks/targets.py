@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -22,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+from fakeface.edge.strict_json import dumps
 from fakeface.edge.tf_environment import quiet_tf_env
 
 from .frames import SAMPLE_PHOTO
@@ -285,4 +285,4 @@ def run_targets(model: Optional[str] = None, int8_model: Optional[str] = None, m
 
 
 def targets_json(results: Sequence[TargetResult]) -> str:
-    return json.dumps([asdict(r) for r in results], indent=1)
+    return dumps([asdict(r) for r in results], indent=1)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cli_numbers import face_pixels, positive_int, probability, working_pixels
+from .strict_json import dumps
 
 EXIT_ALL_REAL = 0
 EXIT_FAKE_FOUND = 1
@@ -125,7 +125,7 @@ def print_report(report, threshold: float, as_json: bool) -> None:
     if not as_json:
         print(table_lines(report), flush=True)
         return
-    print(json.dumps({**report.to_json(), "threshold": round(threshold, 5)}), flush=True)
+    print(dumps({**report.to_json(), "threshold": round(threshold, 5)}), flush=True)
     if report.error:  # keep the person at the terminal informed too
         print(f"fakeface check: {report.path}: {report.error}", file=sys.stderr)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from .cli_check import add_runtime_options
 from .cli_numbers import count_or_zero, positive_int
+from .strict_json import dumps
 
 EXIT_REAL = 0
 EXIT_NOT_REAL = 1  # fake, no face or unsure: do not unlock
@@ -47,7 +47,7 @@ def frame_printer(as_json: bool, to_terminal: bool):
     def on_frame(decision, verdict, fps):
         p = decision.fake_probability
         if as_json:
-            print(json.dumps({"frame": decision.index, "label": decision.label,
+            print(dumps({"frame": decision.index, "label": decision.label,
                               "fake_probability": None if p is None else round(p, JSON_DECIMALS),
                               "faces": len(decision.faces), "verdict": verdict, "fps": round(fps, 2)}), flush=True)
             return
@@ -57,6 +57,22 @@ def frame_printer(as_json: bool, to_terminal: bool):
         print(f"\r{line}" if to_terminal else line, end="" if to_terminal else "\n", flush=True)
 
     return on_frame
+
+
+def summary_json(summary, threshold: float) -> dict:
+    """The last JSON line; ``verdict`` is null when the source delivered no frame."""
+    return {"summary": True, "verdict": summary.verdict if summary.frames_read else None,
+            "frames_read": summary.frames_read, "frames_checked": summary.frames_checked,
+            "frames_failed": summary.frames_failed, "fps": round(summary.fps, 2),
+            "threshold": round(threshold, JSON_DECIMALS), "stopped": summary.stop_reason}
+
+
+def summary_text(summary, threshold: float) -> str:
+    """The last line: the verdict, or that no frame was read (no verdict to give)."""
+    if not summary.frames_read:
+        return f"no verdict: no frame was read from the source (stopped: {summary.stop_reason})"
+    return (f"verdict: {summary.verdict}  ({summary.frames_checked} frames checked, {summary.frames_failed} skipped, "
+            f"{summary.fps:.1f} FPS; threshold {threshold:.4g}; stopped: {summary.stop_reason})")
 
 
 def run(args) -> int:
@@ -79,13 +95,7 @@ def run(args) -> int:
         print()
     for err in summary.errors:
         print(f"fakeface watch: skipped {err}", file=sys.stderr)
-    line = {"summary": True, "verdict": summary.verdict, "frames_read": summary.frames_read,
-            "frames_checked": summary.frames_checked, "frames_failed": summary.frames_failed,
-            "fps": round(summary.fps, 2), "threshold": round(checker.threshold, JSON_DECIMALS),
-            "stopped": summary.stop_reason}
-    print(json.dumps(line) if args.json else
-          f"verdict: {summary.verdict}  ({summary.frames_checked} frames checked, {summary.frames_failed} skipped, "
-          f"{summary.fps:.1f} FPS; threshold {checker.threshold:.4g}; stopped: {summary.stop_reason})")
+    print(dumps(summary_json(summary, checker.threshold)) if args.json else summary_text(summary, checker.threshold))
     if summary.frames_read == 0:
         print(f"fakeface watch: error: {summary.stop_reason or 'no frames read'}", file=sys.stderr)
         return EXIT_SOURCE_FAILED

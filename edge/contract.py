@@ -19,6 +19,7 @@ from typing import Any, Optional, Sequence
 import cv2
 import numpy as np
 
+from . import strict_json
 from .atomic import write_text_atomic
 from .errors import ModelError
 
@@ -109,7 +110,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 def save_contract(model_path: str | os.PathLike, contract: ModelContract) -> Path:
     """Write the sidecar atomically next to ``model_path``."""
     path = sidecar_path(model_path)
-    write_text_atomic(path, json.dumps(contract.to_dict(), indent=2, sort_keys=True) + "\n")
+    write_text_atomic(path, strict_json.dumps(contract.to_dict(), indent=2, sort_keys=True) + "\n")
     return path
 
 

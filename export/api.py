@@ -28,6 +28,7 @@ from fakeface.edge.contract import (ModelContract, fake_probabilities, file_sha2
 from fakeface.edge.interrupts import interrupt_received, signals_deferred, sigterm_as_interrupt
 from fakeface.edge.errors import FakeFaceError
 from fakeface.train.data.dataset import model_pixels
+from fakeface.train.reports.sample_size import GATE_WARN_PER_CLASS, MIN_PER_CLASS, shortfall
 
 from .crops import load_calibration_set, load_eval_set
 from .diagnostics import diagnose, worst_layer_names
@@ -154,6 +155,10 @@ def _export_model(
     if calib_dir and eval_dir and Path(calib_dir).resolve() == Path(eval_dir).resolve() and not disjoint_splits:
         log("fakeface export: warning: --calib and --eval are the same folder; parity is then measured "
             "on the calibration crops and looks better than it is", file=sys.stderr)
+    few = shortfall(eval_y, GATE_WARN_PER_CLASS, "evaluation crops")
+    if few:  # below MIN_PER_CLASS the gate fails every format (parity.apply_gate)
+        log(f"fakeface export: warning: parity is measured on {few}: one changed label is then more than "
+            f"the gate's {100 - min_agreement:g} % (below {MIN_PER_CLASS} of a class every format fails)", file=sys.stderr)
 
     keras_probs = fake_probabilities(np.asarray(model.predict(eval_x, batch_size=64, verbose=0), np.float64))
     keras_row = score(ParityRow("keras", "Keras (reference)", file=keras_path.name, backend="tensorflow",
@@ -212,7 +217,7 @@ def _export_one(fmt, job, staging, stem, eval_crops, keras_probs, keras_row, flo
         except FakeFaceError as exc:  # the edge runtime refused the file: that is a failure of this format
             r.passed, r.reasons = False, [f"edge runtime cannot run it: {exc}"]
             return r
-        return apply_gate(r, keras_row, max_acc_drop, min_agreement)
+        return apply_gate(r, keras_row, max_acc_drop, min_agreement, eval_labels=eval_crops[1])
 
     row = attempt(float_layers)
     if row.passed or not fmt.needs_calibration or not staged.is_file():

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from fakeface.edge.atomic import write_bytes_atomic, write_text_atomic
+from fakeface.edge.strict_json import dumps
 
 from .errors import ExportError
 
@@ -29,7 +30,7 @@ def load_array(path: Path) -> np.ndarray:
 
 
 def save_json(path: Path, tree: dict) -> None:
-    write_text_atomic(path, json.dumps(tree, indent=2) + "\n")
+    write_text_atomic(path, dumps(tree, indent=2) + "\n")
 
 
 def load_json(path: Path) -> dict:

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from fakeface.edge import __version__, working_image
 from fakeface.edge.checker_options import CheckerOptions
 from fakeface.edge.mtcnn import boxes, nets, pyramid, stages
+from fakeface.edge.pipeline import MIN_FACE_BOX_SHARE
 
 from .kit_model_io import model_input
 
@@ -72,7 +73,9 @@ def _rules(options: CheckerOptions) -> dict:
         },
         "detection": {
             "min_face_size": options.min_face_size,
-            "min_face_rule": "after detection, keep a face when min(x2 - x1, y2 - y1) >= min_face_size "
+            "min_face_box_share": MIN_FACE_BOX_SHARE,
+            "min_face_rule": "after detection, keep a face when min(x2 - x1, y2 - y1) >= min_face_box_share * "
+                             "min_face_size (the detector returns a face of min_face_size up to 8 % smaller) "
                              "(photo pixels); on a working copy the pyramid's min face is "
                              "max(min_face_size * s, cell_size)",
             "thresholds": {"pnet": t_p, "rnet": t_r, "onet": t_o},

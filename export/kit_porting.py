@@ -26,7 +26,8 @@ STAGE_RULES = {
     "onet_boxes": ("boxes.square",),
     "onet_input": ("nets.onet.input_size", "patches.sampling"),
     "onet_nms": ("nets.onet.files", "boxes.landmarks", "boxes.refine", "detection.thresholds.onet", "nms.onet"),
-    "faces": ("boxes.clip", "boxes.rounding", "detection.min_face_size", "detection.min_face_rule", "boxes.output"),
+    "faces": ("boxes.clip", "boxes.rounding", "detection.min_face_size", "detection.min_face_box_share",
+              "detection.min_face_rule", "boxes.output"),
     "classifier_input": ("classifier.contract", "classifier.crop"),
     "p_fake": ("classifier.crop.input", "classifier.decision"),
 }

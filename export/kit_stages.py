@@ -86,7 +86,7 @@ STAGES: tuple[Stage, ...] = (
           columns=BOX_COLUMNS + LANDMARK_COLUMNS),
     Stage("faces", "Final faces", "boxes", BOX_TOLERANCE,
           "(F, 15) float64: as onet_nms, corners clipped to the photo, small faces dropped, best first",
-          "clip corners to [0, W-1] x [0, H-1]; keep faces whose shorter side >= min face",
+          "clip corners to [0, W-1] x [0, H-1]; keep faces whose shorter side >= 0.9 x min face (min_face_box_share)",
           columns=BOX_COLUMNS + LANDMARK_COLUMNS),
     Stage("classifier_input", "Classifier input crops", "pixels", {"abs": 1},
           "(F, S, S, 3) uint8: the crop contract's crop of every final face, RGB",

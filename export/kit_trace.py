@@ -23,6 +23,7 @@ from fakeface.edge.mtcnn.detector import Detector, DetectorOptions
 from fakeface.edge.mtcnn.nets import LANDMARKS, PROBABILITY, REGRESSION, Net
 from fakeface.edge.mtcnn.nms import SCORE, nms
 from fakeface.edge.mtcnn.pyramid import PyramidPlan
+from fakeface.edge.pipeline import MIN_FACE_BOX_SHARE
 
 from .errors import ExportError
 from .kit_stages import PATCH_SAMPLES, STAGES_BY_KEY
@@ -114,7 +115,7 @@ def trace_detection(nets: Mapping[str, Net], image: np.ndarray, options: Detecto
     faces = clip_to_image(onet_nms, image.shape[0], image.shape[1])
     faces = faces[np.argsort(-faces[:, SCORE], kind="stable")]
     sides = np.minimum(faces[:, 2] - faces[:, 0], faces[:, 3] - faces[:, 1])
-    trace.put("faces", faces[sides >= min_face])
+    trace.put("faces", faces[sides >= MIN_FACE_BOX_SHARE * min_face])
     return trace
 
 

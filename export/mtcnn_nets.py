@@ -22,7 +22,6 @@ each output by its last dimension, which differs between all outputs of a net):
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 from fakeface.edge.atomic import atomic_path
 from fakeface.edge.backends import open_model
 from fakeface.edge.contract import file_sha256
+from fakeface.edge.strict_json import dumps
 
 from .formats import MTCNN_NET_FORMATS, ExportFormat, formats_in_order
 from .tf_import import import_tf
@@ -196,7 +196,7 @@ def export_nets(out_dir: Path, formats: Optional[Sequence[ExportFormat]] = None)
         "parity_max_abs_diff": {f"{p.net}.{p.format}": p.max_abs_diff for p in parity},
     }
     with atomic_path(out_dir / SIDECAR) as tmp:
-        tmp.write_text(json.dumps(sidecar, indent=2) + "\n")
+        tmp.write_text(dumps(sidecar, indent=2) + "\n")
         tmp.chmod(0o644)
     return sidecar
 

@@ -7,7 +7,6 @@ Every number about an exported file is measured by running it in the edge runtim
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import statistics
 import time
@@ -20,8 +19,10 @@ import numpy as np
 from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.backends import available_backends, open_model
 from fakeface.edge.contract import fake_probabilities
+from fakeface.edge.strict_json import dumps
 
 from fakeface.train.reports.metrics import classification_report
+from fakeface.train.reports.sample_size import MIN_PER_CLASS, shortfall
 
 EVAL_BATCH = 32
 
@@ -120,7 +121,7 @@ class ParityReport:
     def write(self, out_dir: Path) -> tuple[Path, Path]:
         out_dir = Path(out_dir)
         j, m = out_dir / "parity.json", out_dir / "parity.md"
-        write_text_atomic(j, json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
+        write_text_atomic(j, dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
         write_text_atomic(m, self.to_markdown())
         return j, m
 
@@ -194,9 +195,14 @@ def measure_file(row: ParityRow, path: Path, backend: str, x: np.ndarray, y: np.
     return score(row, y, probs, ref_probs, threshold)
 
 
-def apply_gate(row: ParityRow, keras: ParityRow, max_acc_drop: float, min_agreement: float) -> ParityRow:
-    """Fail a format that loses more than ``max_acc_drop`` points or agrees with Keras on < ``min_agreement`` %."""
+def apply_gate(row: ParityRow, keras: ParityRow, max_acc_drop: float, min_agreement: float,
+               eval_labels=None) -> ParityRow:
+    """Fail a format that loses more than ``max_acc_drop`` points or agrees with Keras on < ``min_agreement`` %,
+    and every format measured on fewer than MIN_PER_CLASS crops of a class (``eval_labels``)."""
     reasons = []
+    short = None if eval_labels is None else shortfall(eval_labels, MIN_PER_CLASS, "evaluation crops")
+    if short:
+        reasons.append(f"too few crops to judge: {short} (pass a larger --eval)")
     drop = (keras.accuracy - row.accuracy) * 100.0
     # A tiny tolerance so float round-off in the fraction never fails a format at exactly the limit.
     if drop > max_acc_drop + 1e-9:

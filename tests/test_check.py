@@ -14,7 +14,7 @@ import pytest
 from fakeface.edge.classifier import default_model_path
 from fakeface.edge.cli import main
 from fakeface.edge.imageio import load_image
-from fakeface.edge.pipeline import CheckerOptions, FakeFaceChecker
+from fakeface.edge.pipeline import MIN_FACE_BOX_SHARE, CheckerOptions, FakeFaceChecker
 
 hostile_files = pytest.importorskip("hostile_files", reason="needs Pillow (the [dev] extra)")
 
@@ -177,10 +177,11 @@ def test_annotation_tag_names_the_probability():
 
 def test_min_face_option_skips_small_faces(sample_photo):
     image = load_image(sample_photo)
-    # The astronaut's face is about 85x107 pixels: its shorter side decides.
+    # The astronaut's face is about 85x107 pixels: its shorter side decides, less the detector's box
+    # error (a box down to 0.9 of the min face is reported: at 95 the face comes back 86.9 px wide).
     with FakeFaceChecker(CheckerOptions(min_face_size=80)) as checker:
         assert len(checker.check(image)) == 1
-    for too_big in (95, 150, 200):
+    for too_big in (100, 150, 200):
         with FakeFaceChecker(CheckerOptions(min_face_size=too_big)) as checker:
             assert checker.check(image) == []
 
@@ -190,7 +191,7 @@ def test_no_reported_face_is_smaller_than_min_face(faces_dir):
     with FakeFaceChecker(CheckerOptions(min_face_size=40, threads=2)) as checker:
         for path in photos:
             for face in checker.check_file(path).faces:
-                assert min(face.box[2], face.box[3]) >= 40, (path, face.box)
+                assert min(face.box[2], face.box[3]) >= MIN_FACE_BOX_SHARE * 40, (path, face.box)
 
 
 def test_check_never_imports_tensorflow(sample_photo):

@@ -69,27 +69,31 @@ def test_train_resume_evaluate_calibrate(tf, synthetic_crops, tmp_path, capsys):
     assert before["roc_auc"] > 0.8  # it really learned something
 
     sha = file_sha256(model)
-    assert _cli("calibrate", model, synthetic_crops, "--cropped", "--target-real-acceptance", "0.95",
+    # validation holds 14 real crops of the 320: too few to calibrate on (exit 2, nothing written)
+    assert _cli("calibrate", model, synthetic_crops, "--cropped", "--write") == 2
+    assert "fewer than 20 of each" in capsys.readouterr().err and load_contract(model).threshold == 0.5
+    assert _cli("calibrate", model, synthetic_crops, "--cropped", "--split", "train", "--write",
                 "--json") == 0
     cal = json.loads(capsys.readouterr().out)
     contract = load_contract(model)
     assert contract.threshold == pytest.approx(cal["threshold"]) and cal["reals_accepted"] >= 0.95
-    assert contract.calibration["split"] == "val" and file_sha256(model) == sha == contract.sha256
+    assert cal["target_real_acceptance"] == 0.95 and contract.calibration["previous_threshold"] == 0.5
+    assert contract.calibration["split"] == "train" and file_sha256(model) == sha == contract.sha256
 
     assert cal["set_by"] == "all reals" and cal["worst_real_accepted"] <= 1.0
 
     # per real source: no source below the share, and the threshold is never lower than pooled
-    assert _cli("calibrate", model, synthetic_crops, "--cropped", "--target-real-acceptance", "0.95",
+    assert _cli("calibrate", model, synthetic_crops, "--cropped", "--split", "train", "--write",
                 "--every-real-source", "--json") == 0
     every = json.loads(capsys.readouterr().out)
     assert every["every_real_source"] and every["threshold"] >= cal["threshold"]
     assert every["worst_real_accepted"] >= 0.95 and load_contract(model).calibration["every_real_source"]
-    assert _cli("calibrate", model, synthetic_crops, "--cropped", "--target-real-acceptance", "0.95",
+    assert _cli("calibrate", model, synthetic_crops, "--cropped", "--split", "train", "--write",
                 "--json") == 0
     assert json.loads(capsys.readouterr().out)["threshold"] == pytest.approx(cal["threshold"])
 
-    # evaluate now uses the stored threshold, and the validation reals are accepted as promised
-    assert _cli("evaluate", model, synthetic_crops, "--cropped", "--split", "val", "--json") == 0
+    # evaluate now uses the stored threshold, and the calibration reals are accepted as promised
+    assert _cli("evaluate", model, synthetic_crops, "--cropped", "--split", "train", "--json") == 0
     after = json.loads(capsys.readouterr().out)
     assert after["threshold"] == pytest.approx(cal["threshold"]) and after["reals_accepted"] >= 0.95
 

@@ -8,6 +8,13 @@ A pooled share can hide a population: 95 % of all reals accepted may be 80 % of 
 ``every_real_source`` asks for the target share of each real source folder (with at least
 ``MIN_SOURCE_FACES`` faces in the split) as well, so no group of people is turned away more
 often than the target allows, at the price of the fakes that score between the two thresholds.
+
+A threshold set from a handful of faces can ruin a model (2 reals and no fake once set the shipped
+model's threshold to 1e-45, and 11 of 18 real photos were then judged fake), so a split with fewer
+than ``MIN_FACES_PER_CLASS`` real or fake faces is refused, and the model's own sidecar is only
+replaced when asked (``write=True``, the command's ``--write``); otherwise the result goes to a
+proposed sidecar beside it, ``MODEL.json.calibrated``.  Either way the previous threshold stays
+visible: in the summary, and in the new sidecar's ``calibration.previous_threshold``.
 """
 
 from __future__ import annotations
@@ -15,15 +22,29 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Optional
 
-from fakeface.edge.contract import save_contract
+from fakeface.edge.contract import save_contract, sidecar_path
 from fakeface.edge.errors import FakeFaceError
+from fakeface.edge.strict_json import write_json
 
 from .reports.metrics import (least_accepted_source, roc_auc, threshold_for_every_source,
                               threshold_for_real_acceptance)
+from .reports.sample_size import MIN_PER_CLASS, shortfall
 from .reports.scoring import score_folder
 
 MIN_SOURCE_FACES = 20  # fewer real faces than this in the split cannot set a threshold alone
+# The recipe's (and the shipped model's) share of validation reals accepted.
+DEFAULT_TARGET = 0.95
+# The command refuses a split with fewer real or fake faces than this (reports/sample_size.py).
+MIN_FACES_PER_CLASS = MIN_PER_CLASS
+PROPOSED_SUFFIX = ".calibrated"
+
+
+def proposed_sidecar_path(model_path) -> Path:
+    """Where a calibration that was not asked to --write goes: ``MODEL.json.calibrated``."""
+    path = sidecar_path(model_path)
+    return path.with_name(path.name + PROPOSED_SUFFIX)
 
 
 @dataclass
@@ -43,21 +64,34 @@ class CalibrationResult:
     set_by: str = "all reals"  # the real source whose target share set the threshold
     worst_real_source: str = ""
     worst_real_accepted: float = float("nan")
+    written: bool = False  # True: the model's sidecar now holds the new threshold
+    proposed_sidecar: Optional[str] = None  # not written: where the proposal went (None: nowhere)
+    not_written_reason: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
 
     def summary(self) -> str:
-        return (f"calibrate: threshold {self.previous_threshold:.4g} -> {self.threshold:.6g} on {self.split} "
+        line = (f"calibrate: threshold {self.previous_threshold:.4g} -> {self.threshold:.6g} on {self.split} "
                 f"({self.n_real} real, {self.n_fake} fake): reals accepted {self.reals_accepted:.4f} "
                 f"(target {self.target_real_acceptance}{' for every real source' if self.every_real_source else ''}, "
                 f"set by {self.set_by}; worst source {self.worst_real_source} {self.worst_real_accepted:.4f}), "
-                f"fakes caught {self.fakes_caught:.4f}; written to {self.sidecar}")
+                f"fakes caught {self.fakes_caught:.4f}")
+        if self.written:
+            return f"{line}; written to {self.sidecar} (previous threshold kept as calibration.previous_threshold)"
+        where = (f"proposed sidecar written to {self.proposed_sidecar}" if self.proposed_sidecar
+                 else f"no proposed sidecar written ({self.not_written_reason})")
+        return (f"{line}\ncalibrate: NOT installed: {self.sidecar} still says {self.previous_threshold:.4g}; "
+                f"{where}; rerun with --write to install the new threshold")
 
 
-def calibrate_model(model_path, data_dir, target_real_acceptance: float = 0.99, cropped: bool = False,
+def calibrate_model(model_path, data_dir, target_real_acceptance: float = DEFAULT_TARGET, cropped: bool = False,
                     split: str = "val", detector: str = "edge", backend: str = "auto",
-                    progress: bool = True, every_real_source: bool = False) -> CalibrationResult:
+                    progress: bool = True, every_real_source: bool = False, write: bool = False,
+                    min_per_class: int = 1) -> CalibrationResult:
+    """Set the threshold from ``split``'s faces.  ``write``: into the model's sidecar; otherwise into
+    a proposed sidecar beside it (`proposed_sidecar_path`).  ``min_per_class``: refuse, with a
+    FakeFaceError, a split with fewer real or fake faces (the command uses MIN_FACES_PER_CLASS)."""
     if not 0.0 < target_real_acceptance <= 1.0:
         raise FakeFaceError(f"--target-real-acceptance must be in (0, 1], got {target_real_acceptance}")
     contract, scored = score_folder(model_path, data_dir, split, cropped, detector, backend, progress=progress)
@@ -66,6 +100,13 @@ def calibrate_model(model_path, data_dir, target_real_acceptance: float = 0.99, 
     real_sources = [s for s, label in zip(scored.sources, scored.labels) if label == 0]
     if len(real) == 0:
         raise FakeFaceError(f"{data_dir}: no real faces in split {split} to calibrate on")
+    short = shortfall(scored.labels, min_per_class)
+    if short:
+        raise FakeFaceError(
+            f"{data_dir}: split {split} has {short}: too few to set a threshold "
+            f"(at {target_real_acceptance} real acceptance it would be the score of one or two faces); "
+            f"nothing written, the threshold stays {contract.threshold:.4g}. Calibrate on more photos, "
+            f"or on a larger split (--split train or all)")
     if every_real_source:
         t, set_by = threshold_for_every_source(real, real_sources, target_real_acceptance, MIN_SOURCE_FACES)
     else:
@@ -79,13 +120,22 @@ def calibrate_model(model_path, data_dir, target_real_acceptance: float = 0.99, 
         "target_real_acceptance": target_real_acceptance, "reals_accepted": reals_accepted,
         "fakes_caught": fakes_caught, "split": split, "n_real": int(len(real)), "n_fake": int(len(fake)),
         "data": Path(data_dir).name, "date": _dt.date.today().isoformat(),
-        "every_real_source": every_real_source, "set_by": set_by,
+        "every_real_source": every_real_source, "set_by": set_by, "previous_threshold": previous,
     }
+    result = CalibrationResult(model=str(model_path), threshold=t, previous_threshold=previous,
+                               target_real_acceptance=target_real_acceptance, reals_accepted=reals_accepted,
+                               fakes_caught=fakes_caught, roc_auc=roc_auc(scored.labels, scored.scores),
+                               n_real=int(len(real)), n_fake=int(len(fake)), split=split,
+                               sidecar=str(sidecar_path(model_path)), every_real_source=every_real_source,
+                               set_by=set_by, worst_real_source=worst, worst_real_accepted=worst_accepted)
     # The model file is unchanged, so its sha256 in the sidecar stays valid.
-    sidecar = save_contract(model_path, contract)
-    return CalibrationResult(model=str(model_path), threshold=t, previous_threshold=previous,
-                             target_real_acceptance=target_real_acceptance, reals_accepted=reals_accepted,
-                             fakes_caught=fakes_caught, roc_auc=roc_auc(scored.labels, scored.scores),
-                             n_real=int(len(real)), n_fake=int(len(fake)), split=split, sidecar=str(sidecar),
-                             every_real_source=every_real_source, set_by=set_by, worst_real_source=worst,
-                             worst_real_accepted=worst_accepted)
+    if write:
+        save_contract(model_path, contract)
+        result.written = True
+        return result
+    proposed = proposed_sidecar_path(model_path)
+    try:  # a model installed read-only still gets its result printed
+        result.proposed_sidecar = str(write_json(proposed, contract.to_dict(), indent=2, sort_keys=True))
+    except OSError as exc:
+        result.not_written_reason = f"{proposed.parent} is not writable: {exc.strerror or exc}"
+    return result

@@ -3,12 +3,13 @@ epoch for --resume, stopping cleanly on an interrupt, and a progress line a slow
 
 from __future__ import annotations
 
-import json
+import math
 import time
 from pathlib import Path
 
 from fakeface.edge.atomic import atomic_path, write_text_atomic
 from fakeface.edge.interrupts import interrupt_received, signals_deferred
+from fakeface.edge.strict_json import dumps
 
 
 def save_keras_atomic(model, path: Path) -> None:
@@ -47,12 +48,14 @@ def epoch_checkpoint(keras, ckpt_dir: Path, history: dict, saved=None):
             history.setdefault("seconds", []).append(round(time.perf_counter() - self._t0, 2))
             logs = logs or {}
             for k, v in logs.items():
-                history.setdefault(k, []).append(float(v))
+                # NaN (an AUC of one class, a diverged loss) is no value: None, as for a skipped epoch
+                value = float(v)
+                history.setdefault(k, []).append(value if math.isfinite(value) else None)
             align_epochs(history, logs)
             with signals_deferred():  # the pair stays consistent under Ctrl-C / SIGTERM
                 save_keras_atomic(saved if saved is not None else self.model, ckpt_dir / "last.keras")
                 write_text_atomic(ckpt_dir / "state.json",
-                                  json.dumps({"epoch": epoch + 1, "history": history}) + "\n")
+                                  dumps({"epoch": epoch + 1, "history": history}) + "\n")
 
     return EpochCheckpoint()
 

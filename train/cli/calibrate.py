@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from fakeface.edge.cli_numbers import share_above_zero
+from fakeface.edge.strict_json import dumps
 
 from ..data.layout import SPLITS
 from .options import FORMATTER
+
+DEFAULT_TARGET = 0.95  # train/calibrate.py's; registering imports nothing heavy
 
 
 def register(subparsers) -> None:
@@ -18,8 +19,13 @@ def register(subparsers) -> None:
         description=(
             "Score the validation split of DATA and set the model's threshold so that at least\n"
             "--target-real-acceptance of the real faces are called real; the rest of the range\n"
-            "catches as many fakes as it can.  The threshold and the measured rates are written\n"
-            "to the model's metadata sidecar (atomically); the model file is not touched.\n\n"
+            "catches as many fakes as it can.  The model file is never touched.  With --write the\n"
+            "threshold and the measured rates replace the model's metadata sidecar MODEL.json\n"
+            "(atomically; the old threshold is kept as calibration.previous_threshold); without it\n"
+            "the sidecar is left alone and the result goes to MODEL.json.calibrated beside it, to\n"
+            "look at first (copy it over MODEL.json, or rerun with --write, to install it).\n\n"
+            "A split with fewer than 20 real or 20 fake faces is refused (exit 2): a threshold\n"
+            "from a handful of faces is the score of one or two of them.\n\n"
             "A pooled share can hide a population (95% of all reals may be 80% of one source):\n"
             "--every-real-source asks for the share of each real source folder with at least 20\n"
             "faces in the split, which raises the threshold and lets more fakes through.  The summary\n"
@@ -27,16 +33,23 @@ def register(subparsers) -> None:
         ),
         epilog=(
             "examples:\n"
-            "  fakeface calibrate runs/lite0/model.keras work/crops --cropped\n"
-            "  fakeface calibrate edge/models/fakeface.tflite work/crops --cropped --target-real-acceptance 0.995\n"
-            "  fakeface calibrate runs/lite0/model.keras work/crops --cropped --target-real-acceptance 0.95 "
-            "--every-real-source"
+            "  fakeface calibrate runs/lite0/model.keras work/crops --cropped            # proposes MODEL.json.calibrated\n"
+            "  fakeface calibrate runs/lite0/model.keras work/crops --cropped --write    # installs the threshold\n"
+            "  fakeface calibrate edge/models/fakeface.tflite work/crops --cropped --target-real-acceptance 0.99\n"
+            "  fakeface calibrate runs/lite0/model.keras work/crops --cropped --every-real-source --write\n\n"
+            "exit codes:\n"
+            "  0  calibrated (written with --write, else proposed beside the sidecar)\n"
+            "  2  bad options, an unreadable model, or too few faces of a class in the split\n"
+            "  130  interrupted (Ctrl-C)"
         ),
     )
     p.add_argument("model", metavar="MODEL", help="model file with its .json sidecar")
     p.add_argument("data", metavar="DATA", help="folder with real/ and fake/ sub-folders")
-    p.add_argument("--target-real-acceptance", type=share_above_zero, default=0.99,
-                   help="share of real faces that must be accepted (default 0.99)")
+    p.add_argument("--target-real-acceptance", type=share_above_zero, default=DEFAULT_TARGET,
+                   help=f"share of real faces that must be accepted (default {DEFAULT_TARGET}, the recipe's)")
+    p.add_argument("--write", action="store_true",
+                   help="replace the model's sidecar MODEL.json with the new threshold (default: leave it and "
+                   "write the proposal to MODEL.json.calibrated)")
     p.add_argument("--every-real-source", action="store_true",
                    help="reach the target share in each real source folder (>= 20 faces), not only overall")
     p.add_argument("--cropped", action="store_true", help="DATA holds crops made by 'fakeface prepare'")
@@ -50,11 +63,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..calibrate import calibrate_model
+    from ..calibrate import MIN_FACES_PER_CLASS, calibrate_model
 
     result = calibrate_model(args.model, args.data, target_real_acceptance=args.target_real_acceptance,
                              cropped=args.cropped, split=args.split, detector=args.detector,
                              backend=args.backend, progress=not (args.quiet or args.json),
-                             every_real_source=args.every_real_source)
-    print(json.dumps(result.to_json(), indent=2) if args.json else result.summary())
+                             every_real_source=args.every_real_source, write=args.write,
+                             min_per_class=MIN_FACES_PER_CLASS)
+    print(dumps(result.to_json(), indent=2) if args.json else result.summary())
     return 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from fakeface.edge.cli_numbers import positive_int, probability
+from fakeface.edge.strict_json import dumps
 
 from ..data.layout import SPLITS
 from .options import FORMATTER
@@ -91,5 +91,5 @@ def run(args) -> int:
 
         cmp = compare_models(report.faces, args.model, args.compare, args.data, opts)
         out = {**out, "compare": cmp.to_json()} if args.json else out + "\n\n" + cmp.to_markdown()
-    print(json.dumps(out, indent=2) if args.json else out)
+    print(dumps(out, indent=2) if args.json else out)
     return 0

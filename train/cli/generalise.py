@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from fakeface.edge.cli_numbers import count_or_zero, positive_int, probability, share_above_zero
+from fakeface.edge.strict_json import dumps
 
 from ..data.layout import SPLITS
 from .options import FORMATTER, add_box_and_style_augment, add_scale_augment, augment_options
@@ -245,7 +244,7 @@ def run(args) -> int:
                       backend=args.backend, batch_size=args.batch_size, progress=progress)
         stem = args.report
     paths = write_report(report, args.out, stem, plot) if args.out else []
-    print(json.dumps(report.to_json(), indent=2) if args.json else report.to_markdown())
+    print(dumps(report.to_json(), indent=2) if args.json else report.to_markdown())
     if paths and not args.json:
         print("\nwrote " + ", ".join(str(p) for p in paths))
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from fakeface.edge.cli_numbers import count_or_zero, non_negative_float, positive_float, positive_int
 
 from .options import FORMATTER, add_box_and_style_augment, add_scale_augment, augment_options, source_share
@@ -114,6 +116,24 @@ def _remeasure(args) -> dict:
     return {"int8_remeasure_every": args.int8_remeasure_every}
 
 
+def warn_small_validation(crops) -> None:
+    """Say so on stderr when the validation split has fewer than MIN_PER_CLASS crops of a class."""
+    from fakeface.edge.errors import FakeFaceError
+
+    from ..data.layout import scan_folder, select_split
+    from ..reports.sample_size import MIN_PER_CLASS, shortfall
+
+    try:
+        val = select_split(scan_folder(crops, cropped=True), "val")
+    except (FakeFaceError, OSError):
+        return  # training reports a bad folder itself
+    short = shortfall([s.label for s in val], MIN_PER_CLASS, "crops")
+    if short:
+        print(f"fakeface train: warning: the validation split has {short}: validation AUC is undefined "
+              f"(one class) or noise, and so are early stopping, the run's threshold and the validation "
+              f"curves of its plots; add photos (the split is 1 photo in 10)", file=sys.stderr)
+
+
 def run(args) -> int:
     from ..onednn import import_tf_for_training
 
@@ -131,6 +151,7 @@ def run(args) -> int:
                         balance=args.balance,
                         augment_options=augment_options(args),
                         verbose=not args.quiet)
+    warn_small_validation(args.crops)
     result = train_run(args.crops, args.out, opts)
     print(result.summary())
     return 0

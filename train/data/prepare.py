@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from fakeface.edge.atomic import remove_stale_partials, write_bytes_atomic, write_text_atomic
+from fakeface.edge.strict_json import dumps
 from fakeface.edge.contract import ModelContract, crop_face
 from fakeface.edge.errors import FakeFaceError, ImageError
 from fakeface.edge.imageio import load_image
@@ -223,7 +224,7 @@ def _check_geometry(out: Path, options: PrepareOptions) -> None:
             detail = ", ".join(f"{k} {a} (folder) vs {b} (now)" for k, (a, b) in differs.items())
             raise FakeFaceError(f"{out}: crops there were cut differently ({detail}); choose another output folder")
     else:
-        write_text_atomic(path, json.dumps(want, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(path, dumps(want, indent=2, sort_keys=True) + "\n")
 
 
 def _load_reuse_boxes(path: Optional[str]) -> dict:
@@ -258,7 +259,7 @@ def _append_results(manifest_path: Path, results: Iterator[list[dict]], report: 
         try:
             for records in results:
                 # One write per photo, then flush: a line on disk means its crops are on disk.
-                manifest.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+                manifest.write("".join(dumps(r, sort_keys=True) + "\n" for r in records))
                 manifest.flush()
                 report.processed += 1
                 for r in records:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -29,14 +30,18 @@ PROBE_CROPS_PER_SOURCE = 400
 
 @dataclass
 class ProbeResult:
-    train_auc: float
-    val_auc: float
+    train_auc: Optional[float]  # None: the crops hold one class only, so AUC is undefined
+    val_auc: Optional[float]
     seconds: float
     train_crops: int = 0
 
     def line(self) -> str:
-        return (f"train: linear probe on frozen features of {self.train_crops:,} crops: train AUC {self.train_auc:.4f}, "
-                f"val AUC {self.val_auc:.4f} ({self.seconds:.0f} s)")
+        return (f"train: linear probe on frozen features of {self.train_crops:,} crops: train AUC {_auc(self.train_auc)}, "
+                f"val AUC {_auc(self.val_auc)} ({self.seconds:.0f} s)")
+
+
+def _auc(value: Optional[float]) -> str:
+    return "n/a (needs real and fake crops)" if value is None else f"{value:.4f}"
 
 
 def _features(extractor, images: np.ndarray, verbose: bool) -> np.ndarray:
@@ -76,7 +81,7 @@ def fit_linear_probe(model, extractor, train_cs: CropSet, val_cs: CropSet, balan
 
     def auc(x, cs):
         if not len(cs) or len(set(cs.labels.tolist())) < 2:
-            return float("nan")
+            return None
         return roc_auc(cs.labels, fake_probabilities(probe.predict((x - mean) / std, batch_size=1024, verbose=0)))
 
     return ProbeResult(train_auc=auc(x_train, train_cs), val_auc=auc(x_val, val_cs),

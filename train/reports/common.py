@@ -8,7 +8,6 @@ is a dataclass with ``to_json`` and ``to_markdown`` plus a ``plot_*`` function;
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -18,6 +17,7 @@ import numpy as np
 from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.contract import ModelContract
 from fakeface.edge.errors import FakeFaceError
+from fakeface.edge.strict_json import write_json
 
 from ..data.dataset import CropSet, load_crops, model_pixels
 from ..data.layout import TWIN_PAIRS, Sample, scan_folder, select_split
@@ -109,7 +109,7 @@ def write_report(report, out_dir, stem: str, plot: Callable) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}.png"]
-    write_text_atomic(paths[0], json.dumps(report.to_json(), indent=2) + "\n")
+    write_json(paths[0], report.to_json(), indent=2)
     write_text_atomic(paths[1], report.to_markdown() + "\n")
     plot(report, paths[2])
     return paths

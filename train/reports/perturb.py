@@ -113,7 +113,7 @@ def robustness_summary(score: Callable, images: np.ndarray, labels: np.ndarray, 
     for name, p in perturbed_scores(score, images, ROBUSTNESS_PERTURBATIONS, batch_size):
         auc = roc_auc(labels, p)
         out[name] = {"auc": auc, "drop": clean - auc}
-    return out
+    return json_safe(out)  # an undefined AUC is null, not NaN
 
 
 def plot_perturb(report: PerturbReport, path) -> Path:

@@ -18,6 +18,8 @@ import json
 import cv2
 import numpy as np
 
+from fakeface.edge.strict_json import dumps
+
 from ..data.dataset import load_split, sample_weights
 from ..data.layout import TWIN_PAIRS
 from ..models.efficientnet_lite import MULTI_TAPS, tap_layer
@@ -115,7 +117,7 @@ def main(argv=None) -> int:
                 fit = fit_logistic(f_train[feat].astype(np.float64), train.labels.astype(np.float64), weights)
                 row = {"size": size, "margin": margin, "features": feat,
                        **summarise(fit(f_val[feat].astype(np.float64)), val)}
-                print(json.dumps(row), flush=True)
+                print(dumps(row), flush=True)
     return 0
 
 

@@ -114,7 +114,7 @@ def twin_rates(val_scores, val_sources, test_labels, test_scores, test_sources,
         caught, accepted = rates_at(y[m], p[m], t)
         out[f"{fake} vs {real}"] = {"auc": roc_auc(y[m], p[m]), "threshold": t,
                                     "fakes_caught": caught, "reals_accepted": accepted}
-    return out
+    return json_safe(out)  # a rate or AUC of an empty slice is null, not NaN
 
 
 def plot_twins(report: TwinsReport, path) -> Path:
