@@ -83,7 +83,7 @@ test-legacy: $(LEGACY_ENV)/.test-installed
 
 test-full: $(FULL_ENV)/.test-installed
 	$(FULL_ENV)/bin/pip install $(PIP_FLAGS) --no-deps --force-reinstall .
-	$(FULL_ENV)/bin/python -m pytest $(PYTEST_FLAGS) -m "tf"
+	FAKEFACE_REQUIRE_TF=1 $(FULL_ENV)/bin/python -m pytest $(PYTEST_FLAGS) -m "tf"
 
 # Raspberry Pi (arm64) proof under QEMU: debootstrap a bookworm arm64 root, install
 # [edge] as aarch64 wheels, run the edge suite and compare `check` with x86.  Needs root

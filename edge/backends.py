@@ -41,8 +41,12 @@ class ModelRunner:
     def input_shape(self) -> tuple:
         raise NotImplementedError
 
+    closed: bool = False
+
     def run(self, x: np.ndarray) -> list[np.ndarray]:
         """Run on one batch; returns the outputs in the model's declared order, as float32."""
+        if self.closed:
+            raise BackendError(f"{self.path}: the {self.backend} runner was closed")
         x = np.ascontiguousarray(x, dtype=np.float32)
         return self._run(x)
 
@@ -50,7 +54,13 @@ class ModelRunner:
         raise NotImplementedError
 
     def close(self) -> None:
-        pass
+        """Free the interpreter, its arena and its worker threads now, not at the next garbage
+        collection.  Idempotent; ``run`` after it raises BackendError."""
+        self.closed = True
+        self._release()
+
+    def _release(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def __enter__(self):
         return self
@@ -130,6 +140,11 @@ class TFLiteRunner(ModelRunner):
         self._interp.invoke()
         return [_dequantize(self._interp.get_tensor(d["index"]), d) for d in self._outs]
 
+    def _release(self) -> None:
+        # The interpreter owns the tensor arena and XNNPack's thread pool; nothing else holds
+        # it (get_tensor returns copies), so dropping the last reference frees both.
+        self._interp = None
+
 
 def _tflite_interpreter_class(backend: str):
     if backend == "litert":
@@ -179,6 +194,12 @@ class OnnxRunner(ModelRunner):
         # Several sessions (P/R/O-Net + classifier) share few cores: spinning threads
         # would steal the CPU from each other between runs.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Run a QDQ (int8) graph as its QuantizeLinear/DequantizeLinear pairs rather than fused
+        # into QLinearConv / QLinearMatMul: on x86 CPUs without VNNI, ONNX Runtime's fused u8s8
+        # kernels use VPMADDUBSW, whose int16 sums saturate.  With the shipped int8 file that
+        # turned p(fake) 1.00 into 0.00 for about a third of generated-photos fakes on an AVX2
+        # EPYC (tests/test_fake_photos.py); unfused it matches TFLite, and was no slower there.
+        opts.add_session_config_entry("session.disable_quant_qdq", "1")
         opts.log_severity_level = 3
         try:
             self._sess = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
@@ -187,14 +208,21 @@ class OnnxRunner(ModelRunner):
             raise ModelError(f"{path}: not a valid ONNX model ({msg[:200]})") from None
         self._in = self._sess.get_inputs()[0]
         self._out_names = [o.name for o in self._sess.get_outputs()]
+        self._input_shape = tuple(d if isinstance(d, int) else -1 for d in self._in.shape)
 
     @property
     def input_shape(self) -> tuple:
-        return tuple(d if isinstance(d, int) else -1 for d in self._in.shape)
+        return self._input_shape
 
     def _run(self, x: np.ndarray) -> list[np.ndarray]:
         outs = self._sess.run(self._out_names, {self._in.name: x})
         return [np.asarray(o, dtype=np.float32) for o in outs]
+
+    def _release(self) -> None:
+        # The session owns its intra-op thread pool: dropping it joins those threads.  Its
+        # input's NodeArg keeps the session alive too, so it goes first.
+        self._in = None
+        self._sess = None
 
 
 # -- factory ----------------------------------------------------------------------

@@ -49,7 +49,11 @@ class FakeFaceChecker:
         if o.threshold is not None:
             self.classifier.contract = dataclasses.replace(self.classifier.contract, threshold=o.threshold)
         self._detector_options = o.detector_options()
-        self.detector = Detector(self._detector_options)
+        try:
+            self.detector = Detector(self._detector_options)
+        except BaseException:  # no checker to close: free the classifier's interpreter here
+            self.classifier.close()
+            raise
 
     @classmethod
     def create_from_options(cls, options: CheckerOptions) -> "FakeFaceChecker":
