@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -50,6 +50,20 @@ def write_annotated(path: str | os.PathLike, image_rgb: np.ndarray, faces: Seque
         write_bytes_atomic(path, buf.tobytes())
     except OSError as exc:
         raise ImageError(f"cannot write ({exc.strerror or exc})", path) from None
+
+
+def out_dir_problem(out_dir: Path) -> Optional[str]:
+    """Why no copy could be written under ``out_dir`` (a file is in the way, or the nearest
+    existing folder is read-only), found before any image is checked; None when copies can go there."""
+    for path in (out_dir, *out_dir.parents):
+        if not path.exists():
+            continue
+        if not path.is_dir():
+            return f"--annotate {out_dir}: {path} is a file, not a folder"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return f"--annotate {out_dir}: cannot write into {path}"
+        return None
+    return None
 
 
 class AnnotatedCopies:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .cli_numbers import face_pixels, positive_int, probability, working_pixels
 from .strict_json import dumps
+from .wording import plural
 
 EXIT_ALL_REAL = 0
 EXIT_FAKE_FOUND = 1
@@ -70,22 +71,23 @@ def register(sub) -> None:
 
 @dataclass
 class CheckTally:
-    """What the summary line counts."""
+    """What the summary line counts: image files (read or not), and errors, which include the
+    inputs that name no image (a missing path, a folder without images)."""
 
     images: int = 0
     faces: int = 0
     fakes: int = 0
     errors: int = 0
 
-    def add(self, report, fake_label: str) -> None:
-        self.images += 1
+    def add(self, report, fake_label: str, is_image: bool = True) -> None:
+        self.images += is_image
         self.faces += len(report.faces)
         self.fakes += sum(f.label == fake_label for f in report.faces)
         self.errors += report.error is not None
 
     def line(self, seconds: float) -> str:
-        return (f"fakeface check: {self.images} image(s), {self.faces} face(s), {self.fakes} judged fake, "
-                f"{self.errors} error(s), {seconds:.1f} s")
+        return (f"fakeface check: {plural(self.images, 'image')}, {plural(self.faces, 'face')}, {self.fakes} "
+                f"judged fake, {plural(self.errors, 'error')}, {seconds:.1f} s")
 
 
 def threshold_header(threshold: float) -> str:
@@ -102,7 +104,7 @@ def table_lines(report) -> str:
         x, y, w, h = (int(round(v)) for v in f.box)
         parts.append(f"  face {i}: {f.label.upper():4s}  p(fake)={f.fake_probability:.3f}  "
                      f"box=({x},{y},{w},{h})  det={f.score:.2f}")
-    return f"{report.path}: {len(report.faces)} face(s)\n" + "\n".join(parts)
+    return f"{report.path}: {plural(len(report.faces), 'face')}\n" + "\n".join(parts)
 
 
 def check_one(checker, copies, root: Path, path: Path, problem):
@@ -131,11 +133,15 @@ def print_report(report, threshold: float, as_json: bool) -> None:
 
 
 def run(args) -> int:
-    from .annotate import AnnotatedCopies
+    from .annotate import AnnotatedCopies, out_dir_problem
+    from .errors import OptionsError
     from .imageio import iter_image_paths
     from .pipeline import CheckerOptions, FakeFaceChecker
 
     started = time.perf_counter()
+    problem = out_dir_problem(Path(args.annotate)) if args.annotate else None
+    if problem:  # at once, not after every image has been checked
+        raise OptionsError(problem)
     opts = CheckerOptions(model_path=args.model, backend=args.backend, threads=args.threads,
                           min_face_size=args.min_face, max_pixels=args.max_pixels, threshold=args.threshold)
     if args.working_pixels is not None:
@@ -150,11 +156,11 @@ def run(args) -> int:
             for root in args.paths:
                 for path, problem in iter_image_paths([root]):
                     report = check_one(checker, copies, Path(root), path, problem)
-                    tally.add(report, checker.contract.labels[1])
+                    tally.add(report, checker.contract.labels[1], is_image=problem is None)
                     print_report(report, checker.threshold, args.json)
     finally:  # after Ctrl-C too: what was done, and where the copies are
         if copies is not None:
-            print(f"fakeface check: {copies.count} annotated copies written under {copies.out_dir}/",
-                  file=sys.stderr)
+            print(f"fakeface check: {plural(copies.count, 'annotated copy', 'annotated copies')} written under "
+                  f"{copies.out_dir}/", file=sys.stderr)
         print(tally.line(time.perf_counter() - started), file=sys.stderr)
     return (EXIT_FAKE_FOUND if tally.fakes else EXIT_ALL_REAL) + (EXIT_INPUT_FAILED if tally.errors else 0)

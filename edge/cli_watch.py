@@ -8,6 +8,7 @@ import sys
 from .cli_check import add_runtime_options
 from .cli_numbers import count_or_zero, positive_int
 from .strict_json import dumps
+from .wording import plural
 
 EXIT_REAL = 0
 EXIT_NOT_REAL = 1  # fake, no face or unsure: do not unlock
@@ -71,7 +72,7 @@ def summary_text(summary, threshold: float) -> str:
     """The last line: the verdict, or that no frame was read (no verdict to give)."""
     if not summary.frames_read:
         return f"no verdict: no frame was read from the source (stopped: {summary.stop_reason})"
-    return (f"verdict: {summary.verdict}  ({summary.frames_checked} frames checked, {summary.frames_failed} skipped, "
+    return (f"verdict: {summary.verdict}  ({plural(summary.frames_checked, 'frame')} checked, {summary.frames_failed} skipped, "
             f"{summary.fps:.1f} FPS; threshold {threshold:.4g}; stopped: {summary.stop_reason})")
 
 
