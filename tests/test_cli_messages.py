@@ -10,16 +10,7 @@ import pytest
 from fakeface.edge.cli import main
 from fakeface.edge.wording import plural
 
-
-class NeverOpens:
-    def __init__(self, *args):
-        pass
-
-    def isOpened(self):
-        return False
-
-    def release(self):
-        pass
+from test_watch import NeverOpens
 
 
 @pytest.mark.parametrize("as_json", [False, True])
