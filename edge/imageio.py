@@ -10,6 +10,7 @@ import numpy as np
 
 from . import HARD_MAX_PIXELS
 from .errors import ImageError
+from .image_header import read_header
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".jp2", ".avif"}
@@ -50,10 +51,17 @@ def decode_image(data: bytes, name: str | None = None, max_pixels: int | None = 
         raise ImageError("empty file", name)
     if len(data) < _MIN_BYTES:
         raise ImageError(f"only {len(data)} bytes, not an image", name)
-    # libjpeg "repairs" a truncated JPEG by painting the missing rows grey, which
-    # would be classified as if it were a photo; refuse it instead.
-    if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-64:]:
-        raise ImageError("truncated JPEG (no end-of-image marker)", name)
+    header = read_header(data)
+    if header is not None:
+        # Refused from the header, before the decoder allocates: OpenCV's own cap holds only
+        # when the environment set it before cv2 was first imported.
+        if header.pixels > max_pixels:
+            raise ImageError(f"{header.width}x{header.height} image exceeds the {max_pixels:,}-pixel limit", name)
+        # libjpeg "repairs" a truncated JPEG by painting the missing rows grey, which would be
+        # classified as if it were a photo; refuse it.  Data after the end-of-image marker (a
+        # Motion Photo's video, a phone maker's trailer) is not truncation.
+        if not header.complete:
+            raise ImageError("truncated JPEG (no end-of-image marker)", name)
     buf = np.frombuffer(data, dtype=np.uint8)
     try:
         bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
