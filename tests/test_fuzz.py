@@ -72,7 +72,56 @@ def test_mangled_real_encodings_never_escape(img, ext, cut):
 @FUZZ
 @given(hnp.arrays(np.uint8, st.tuples(st.integers(1, 160), st.integers(1, 160), st.just(3))))
 def test_detect_and_classify_any_rgb_array(checker, img):
+    # Random arrays hold no face: this is about shapes and crashes; the next test has faces.
     assert_well_formed(checker.check(img), img.shape)
+
+
+# The sample's face with some of its surroundings, and where the face is in that patch
+# (test_check.ASTRONAUT_FACE, moved by the patch's corner).
+PATCH_ROWS, PATCH_COLS = slice(30, 210), slice(140, 320)
+FACE_IN_PATCH = (40, 35, 85, 107)
+
+
+@pytest.fixture(scope="module")
+def face_patch(sample_photo):
+    from fakeface.edge.imageio import load_image
+
+    return load_image(sample_photo)[PATCH_ROWS, PATCH_COLS]
+
+
+def iou(a, b):
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
+
+
+# Derandomised: the same examples on every run.  Over 150 random draws from these ranges the
+# face was found every time, its box at IoU 0.83 or better with where it was pasted.
+@settings(FUZZ, max_examples=25, derandomize=True)
+@given(st.floats(0.5, 1.5), st.floats(0.6, 1.4), st.booleans(), st.lists(st.integers(0, 150), min_size=4, max_size=4),
+       st.integers(0, 2**32 - 1))
+def test_a_face_pasted_anywhere_is_found_and_judged(checker, face_patch, scale, gain, flip, margins, seed):
+    """The face loop of ``assert_well_formed`` runs: a real face, resized, brightened or
+    darkened, mirrored and pasted on a random background at a random place."""
+    patch = cv2.resize(face_patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    if flip:
+        patch = patch[:, ::-1]
+    patch = np.clip(patch.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+    left, top, right, bottom = margins
+    h, w = patch.shape[0] + top + bottom, patch.shape[1] + left + right
+    coarse = np.random.default_rng(seed).integers(0, 256, (max(2, h // 16), max(2, w // 16), 3), dtype=np.uint8)
+    canvas = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
+    canvas[top:top + patch.shape[0], left:left + patch.shape[1]] = patch
+    fx, fy, fw, fh = FACE_IN_PATCH
+    if flip:
+        fx = face_patch.shape[1] - fx - fw
+    pasted = (left + fx * scale, top + fy * scale, fw * scale, fh * scale)
+    results = checker.check(canvas)
+    assert results, "the pasted face was not found"
+    assert_well_formed(results, canvas.shape)
+    assert max(iou(pasted, r.box) for r in results) > 0.5, (pasted, [r.box for r in results])
+    for r in results:
+        assert r.label == ("fake" if r.fake_probability >= checker.threshold else "real")
 
 
 @FUZZ

@@ -134,5 +134,10 @@ def test_shrunk_search_finds_the_faces_a_full_resolution_search_finds(sample_pho
         a = max(shrunk, key=lambda f: iou(face, f.box))
         b = max(full, key=lambda f: iou(face, f.box))
         assert iou(face, a.box) > 0.7 and iou(a.box, b.box) > 0.8
-        # Judged on the same full-resolution crop, from nearly the same box.
-        assert abs(a.fake_probability - b.fake_probability) < 0.15 and a.label == b.label
+        # Judged on the same full-resolution crop, from nearly the same box.  The astronaut is a
+        # face the model is sure of (p(fake) 0.000 at every --min-face, edge/models/MODEL_CARD.md),
+        # and where it is sure a moved box moves nothing (box jitter: median change 0.000); a face
+        # it is unsure of may move by 0.27 (that report's 90th percentile), hence sure faces here.
+        # 0.01: two steps of the int8 output.
+        assert a.fake_probability <= 0.01 and abs(a.fake_probability - b.fake_probability) <= 0.01
+        assert a.label == b.label

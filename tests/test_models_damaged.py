@@ -12,7 +12,7 @@ from fakeface.edge.contract import file_sha256, sidecar_path
 from fakeface.edge.errors import FakeFaceError, ModelError
 from fakeface.edge.cli import main
 
-from conftest import installed_backends
+from conftest import SURE_FACE_BACKEND_GAP, installed_backends
 
 
 def copy_model(tmp_path, backend="litert"):
@@ -92,12 +92,12 @@ def test_legacy_tflite_runtime_is_explained_or_agrees(tmp_path, sample_photo):
         reference = Classifier(model, backend="litert")
         assert np.allclose(legacy.predict_crops(crops), reference.predict_crops(crops), atol=1e-5)
     else:
-        # The legacy env has no litert: compare with the ONNX export of the same Keras model.
-        # The shipped TFLite file is whichever of int8 / fp16 passed the export gate (int8 was
-        # within 0.09 of Keras on the test split, parity.md), so they are close but not
-        # always equal; on the real face they must agree.
+        # The legacy env has no litert: compare with the ONNX export of the same Keras model, on
+        # the two face crops (the noise crop is no face: two int8 files may score it anything).
+        # The sample's face is one the model is sure of, where the two int8 files differ by an
+        # output step or two (conftest.SURE_FACE_BACKEND_GAP explains the bound).
         reference = Classifier(default_model_path("onnxruntime"), backend="onnxruntime")
-        a, b = legacy.predict_crops(crops), reference.predict_crops(crops)
-        assert np.allclose(a, b, atol=0.15)
+        a, b = legacy.predict_crops(crops[:2]), reference.predict_crops(crops[:2])
+        assert np.abs(a - b).max() <= SURE_FACE_BACKEND_GAP, (a, b)
         t = legacy.contract.threshold
-        assert ((a[:2] >= t) == (b[:2] >= t)).all()
+        assert ((a >= t) == (b >= t)).all()

@@ -6,6 +6,7 @@ from fakeface.edge.cli_numbers import count_or_zero, positive_int, probability, 
 from fakeface.edge.strict_json import dumps
 
 from ..data.layout import SPLITS
+from .generalise_capture import add_capture_parser
 from .options import FORMATTER, add_box_and_style_augment, add_scale_augment, augment_options
 
 
@@ -18,7 +19,7 @@ def register(subparsers) -> None:
         formatter_class=FORMATTER,
         description=(
             "Does the model find fakes it was not trained on, and is one overall number hiding a\n"
-            "source it cannot tell apart?  Six reports, each printed as a table and written as\n"
+            "source it cannot tell apart?  Seven reports, each printed as a table and written as\n"
             "Markdown, JSON and a PNG bar chart under --out:\n"
             "  leave-one-out  train once per fake source without it (and its real twin), test on it\n"
             "  twins          each fake source against its same-pipeline real twin, next to the others\n"
@@ -26,6 +27,7 @@ def register(subparsers) -> None:
             "  shortcuts      real faces re-scored after one photo property changes (backdrop, light...)\n"
             "  jitter         p(fake) change when the face box shifts or scales a little\n"
             "  learning-curve runs trained on shares of one source's photos: is it data-limited?\n"
+            "  capture        real photos as other cameras/studios take them: still accepted? (no TensorFlow)\n"
             "CROPS is a crop folder made by 'fakeface prepare'; MODEL is .keras, .tflite or .onnx\n"
             "with its .json sidecar."
         ),
@@ -97,6 +99,8 @@ def register(subparsers) -> None:
          "fakeface generalise jitter edge/models/fakeface.tflite work/crops --photos DATA --out reports/"])
     q.add_argument("--photos", required=True, metavar="DATA",
                    help="the photo folder the crops were cut from (the SRC given to 'prepare')")
+
+    add_capture_parser(sub)  # TensorFlow-free: its own run function (generalise_capture.run_capture)
 
     q = sub.add_parser(
         "learning-curve", help="is a fake source data-limited? AUC of runs trained on shares of its photos",
