@@ -1,4 +1,5 @@
-# Two commands do all the setup on a fresh machine (Python 3.9+ with venv):
+# Two commands do all the setup on a fresh machine (Python 3.11+ with venv: the pinned numpy 2.4,
+# onnxruntime 1.32 and matplotlib 3.11 need it; the legacy set, test-legacy, needs 3.11 itself):
 #   make demo   - edge-only environment, then `fakeface check` on the shipped sample photo
 #   make test   - edge-only tests (proving TensorFlow is never imported), then the
 #                 train/export tests in a full environment

@@ -24,9 +24,16 @@ from .tf_environment import set_tf_environment
 EXIT_OK = 0
 EXIT_USAGE = 2
 
-# The layers whose commands run TensorFlow, and the module whose absence shows it is not
-# installed (an [edge] install): their commands are marked in --help and say what to install.
-_LAYER_NEEDS = {"train": "tensorflow", "export": "tensorflow"}
+# The commands that run TensorFlow: the module whose absence shows it is not installed (an
+# [edge] install), and which of their sub-commands need it ("": all of it).  --help marks them
+# and says what to install.  prepare, evaluate, calibrate and the other generalise reports run
+# in an [edge] install on .tflite/.onnx models; only a .keras model (or `prepare --detector
+# mtcnn`) needs TensorFlow, and the command says so when it is run.
+_COMMAND_NEEDS = {
+    "train": ("tensorflow", ""),
+    "export": ("tensorflow", "exporting a .keras model and mtcnn-nets (kit and ship run without it)"),
+    "generalise": ("tensorflow", "leave-one-out"),
+}
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -51,12 +58,12 @@ class _MarkNeeds:
 
 
 def _missing_extra_hint(entry_point) -> str | None:
-    layer = entry_point.value.split(":")[0].split(".")[1:2]
-    module = _LAYER_NEEDS.get(layer[0] if layer else "")
+    module, which = _COMMAND_NEEDS.get(entry_point.name, (None, ""))
     if module is None or importlib.util.find_spec(module) is not None:
         return None
     extra = extra_providing(module)
-    return install_hint(extra) if extra else f"needs {module}"
+    hint = install_hint(extra) if extra else f"needs {module}"
+    return f"{hint} for {which}" if which else hint
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ EXIT_CODES_HELP = """exit codes:
   1  at least one face was judged fake
   2  bad options, or the model or backend could not be loaded
   4  some inputs could not be read (each one is reported); 5 = 4 + a fake was found
+  130  interrupted (Ctrl-C or SIGTERM): the images checked so far are reported, then the summary
 """
 
 

@@ -25,7 +25,9 @@ def register(sub) -> None:
         "last N frames and print a stable verdict: real, fake, no-face or unsure.",
         epilog="examples:\n  fakeface watch --source 0 --min-face 80\n  fakeface watch --source clip.mp4 --json\n\n"
         "exit codes:\n  0  final verdict real\n  1  final verdict fake, no-face or unsure\n"
-        "  2  bad options or model\n  3  the source could not be opened or read (a missing file at once)\n",
+        "  2  bad options or model\n  3  the source could not be opened or read (a missing file at once)\n"
+        "  130  interrupted while the model loads or the source opens (Ctrl-C or SIGTERM); once it is\n"
+        "       open, Ctrl-C ends the loop cleanly with the verdict's code\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--source", required=True, metavar="CAMERA_INDEX|VIDEO_FILE",

@@ -191,7 +191,7 @@ def test_edge_install_says_which_extra_a_command_needs(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     listing = capsys.readouterr().out
-    for command in ("train", "export", "calibrate"):
+    for command in ("train", "export"):  # calibrate runs on .tflite/.onnx without it (test_help_marks.py)
         line = next(l for l in listing.splitlines() if l.strip().startswith(command))
         rest = listing[listing.index(line):listing.index(line) + 200]
         assert 'needs: pip install "fakeface[train]"' in " ".join(rest.split()), command
