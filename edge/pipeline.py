@@ -20,10 +20,11 @@ from .classifier import Classifier, default_model_path
 from .errors import FakeFaceError
 from .faces import FaceBox, FaceResult, ImageReport
 from .imageio import load_image
-from .mtcnn.detector import Detector
+from .mtcnn.detector import Detector, DetectorOptions
 from .working_image import WorkingImage
 
-__all__ = ["CheckerOptions", "FakeFaceChecker", "MIN_FACE_BOX_SHARE", "big_enough"]
+# DetectorOptions too: CheckerOptions(detector=DetectorOptions(...)) needs no second import.
+__all__ = ["CheckerOptions", "DetectorOptions", "FakeFaceChecker", "MIN_FACE_BOX_SHARE", "big_enough"]
 
 # MTCNN's min face sets the pyramid's first scale; its box regression then returns a face of
 # that size as small as 0.92 of it (0.5th percentile over 300 shared photos at min face
