@@ -8,7 +8,6 @@ sample photo, and a few real photos of ../shared/data where it is present), bad 
 from __future__ import annotations
 
 import importlib.util
-import json
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 from conftest import REPO
 
 from fakeface.edge.cli import main
+from fakeface.edge.strict_json import loads_strict as strict_json
 from fakeface.train.reports import capture_variants as cv
 from fakeface.train.reports.capture import Measurement, PhotoResult, match_face, measure_photo
 from fakeface.train.reports.capture_groups import acceptance_by_group, name_groups
@@ -27,11 +27,6 @@ from fakeface.train.reports.capture_report import Rules, capture_report, flag_sl
 MODEL = REPO / "edge" / "models" / "fakeface.tflite"
 
 
-def strict_json(text: str):
-    def refuse(name):
-        raise ValueError(f"not strict JSON: {name}")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 @pytest.fixture(scope="module")

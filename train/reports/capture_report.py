@@ -9,16 +9,17 @@ number the person are counted by person (mean over persons of each person's acce
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 import numpy as np
 
+from fakeface.edge.strict_json import dumps, json_safe
+
 from .capture import Measurement
 from .capture_groups import acceptance_by_group, counts_by_person, group_interval
 from .capture_variants import AS_IS, VARIANTS
-from .metrics import format_interval, json_safe
+from .metrics import format_interval
 
 FLOOR = 0.93
 MAX_DROP = 0.05
@@ -136,7 +137,7 @@ class CaptureReport:
 
     def to_json_text(self) -> str:
         """Strict JSON: no NaN or Infinity anywhere (they are null)."""
-        return json.dumps(self.to_json(), indent=2, allow_nan=False)
+        return dumps(self.to_json(), indent=2)
 
     def to_markdown(self) -> str:
         r = self.rules
