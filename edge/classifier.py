@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .backends import ModelRunner, open_model
-from .contract import ModelContract, crop_face, fake_probabilities, load_contract
+from .contract import ModelContract, crop_face, fake_probabilities, last_unit, load_contract
 from .errors import ModelError
 from .faces import FaceBox, FaceResult
 
@@ -41,12 +41,17 @@ class Classifier:
                 f"(expected [batch, {s}, {s}, 3])"
             )
 
-    def predict_crops(self, crops: np.ndarray) -> np.ndarray:
-        """Fake probabilities for a (N, S, S, 3) uint8 batch of contract crops."""
+    def model_outputs(self, crops: np.ndarray) -> np.ndarray:
+        """The file's own output per crop (float32): the logit when the sidecar's ``output`` is
+        "logit", else p(fake); for a (N, S, S, 3) uint8 batch of contract crops."""
         if len(crops) == 0:
             return np.zeros((0,), np.float32)
-        out = self.runner.run(np.asarray(crops, dtype=np.float32))[0]
-        return fake_probabilities(out).astype(np.float32)
+        return last_unit(self.runner.run(np.asarray(crops, dtype=np.float32))[0]).astype(np.float32)
+
+    def predict_crops(self, crops: np.ndarray) -> np.ndarray:
+        """Fake probabilities for a (N, S, S, 3) uint8 batch of contract crops; a logit output
+        goes through a float64 sigmoid here, on the host."""
+        return fake_probabilities(self.model_outputs(crops), self.contract.output).astype(np.float32)
 
     def crops_for(self, image_rgb: np.ndarray, faces: Sequence[FaceBox]) -> np.ndarray:
         s = self.contract.input_size

@@ -26,6 +26,11 @@ from .errors import ModelError
 SCHEMA_VERSION = 1
 SIDECAR_SUFFIX = ".json"
 CROP_MODES = ("resize", "native")
+# What a model file's last output unit holds.  "probability": p(fake) itself (Keras models,
+# and every file exported before the field existed, whose sidecars lack it); "logit": the
+# pre-sigmoid value, turned into p(fake) on the host (:func:`fake_probabilities`), so
+# p(fake) is not rounded to the 256 levels of an int8 output.
+OUTPUT_KINDS = ("probability", "logit")
 
 
 @dataclass
@@ -34,7 +39,8 @@ class ModelContract:
 
     Inputs are RGB, float32 pixel values in [0, 255], NHWC, ``input_size`` square.
     Normalisation happens *inside* the model, so every format takes the same pixels.
-    The single output is the probability that the face is fake.
+    The single output is the probability that the face is fake, or its logit when
+    ``output`` is "logit" (the threshold is a probability either way).
     """
 
     input_size: int = 128
@@ -58,6 +64,10 @@ class ModelContract:
     sha256: Optional[str] = None
     source_sha256: Optional[str] = None
     calibration: dict = field(default_factory=dict)
+    # One of OUTPUT_KINDS.  Written only when it is "logit": a probability sidecar stays
+    # readable by an older fakeface, which refuses a logit one (unknown key) rather than
+    # reading logits as probabilities.
+    output: str = "probability"
     schema: int = SCHEMA_VERSION
 
     # -- serialisation -------------------------------------------------------------
@@ -65,6 +75,8 @@ class ModelContract:
         d = dataclasses.asdict(self)
         d["input_range"] = list(self.input_range)
         d["labels"] = list(self.labels)
+        if self.output == "probability":
+            del d["output"]
         return d
 
     @classmethod
@@ -89,6 +101,8 @@ class ModelContract:
             raise ModelError(f"{where}: crop_mode must be one of {list(CROP_MODES)}, not {c.crop_mode!r}")
         if not (isinstance(c.native_max_side, int) and c.native_max_side >= c.input_size):
             raise ModelError(f"{where}: native_max_side {c.native_max_side!r} must be an integer >= input_size")
+        if c.output not in OUTPUT_KINDS:
+            raise ModelError(f"{where}: output must be one of {list(OUTPUT_KINDS)}, not {c.output!r}")
         return c
 
     def label_for(self, fake_probability: float) -> str:
@@ -230,11 +244,28 @@ def in_model_colour_order(rgb: np.ndarray, contract: ModelContract) -> np.ndarra
     return rgb[..., ::-1] if contract.color_order == "BGR" else rgb
 
 
-def fake_probabilities(output: np.ndarray) -> np.ndarray:
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)) in float64, without overflow for any finite z (exp of -|z| only)."""
+    z = np.asarray(logits, np.float64)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def last_unit(output: np.ndarray) -> np.ndarray:
+    """The last value of each row of a model's output batch: what p(fake) is read from."""
+    out = np.asarray(output)
+    return out.reshape(len(out), -1)[:, -1] if len(out) else np.zeros(0, out.dtype)
+
+
+def fake_probabilities(output: np.ndarray, kind: str = "probability") -> np.ndarray:
     """The fake probability per crop from a model's output batch.
 
     One sigmoid unit (N, 1) is P(fake); two softmax units (N, 2) are (P(real), P(fake)) in
-    the order of ``labels``: either way it is the last value of each row.
+    the order of ``labels``: either way it is the last value of each row.  With ``kind``
+    "logit" (the contract's ``output``) that value is the pre-sigmoid logit, and the
+    result is its sigmoid in float64.
     """
-    out = np.asarray(output)
-    return out.reshape(len(out), -1)[:, -1] if len(out) else np.zeros(0, out.dtype)
+    if kind not in OUTPUT_KINDS:
+        raise ValueError(f"output kind must be one of {list(OUTPUT_KINDS)}, not {kind!r}")
+    values = last_unit(output)
+    return sigmoid(values) if kind == "logit" else values

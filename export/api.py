@@ -34,6 +34,7 @@ from .crops import load_calibration_set, load_eval_set
 from .diagnostics import diagnose, worst_layer_names
 from .errors import ExportError
 from .formats import ExportFormat, ExportJob, run_export, select_formats
+from .logit import logit_source
 from .parity import ParityReport, ParityRow, apply_gate, measure_file, runtime_backend, score
 
 DEFAULT_MAX_ACC_DROP = 0.5  # percentage points
@@ -133,9 +134,11 @@ def _export_model(
 ) -> ParityReport:
     """Export ``keras_path`` to ``formats`` in ``out_dir`` and return the parity report.
 
-    ``float_layers`` keeps the named layers (Keras layer names, or full names from the
-    diagnostics) in float in the int8 formats.  ``auto_float=k`` retries a failed int8
-    format once with its ``k`` worst layers (per the diagnostics) kept in float.
+    Every file outputs the logit of the model's sigmoid (export/logit.py); ``float_layers``
+    keeps the named layers (Keras layer names, or full names from the diagnostics) in float
+    in the int8 formats, besides the logit layer in the formats with ``float_logit``.
+    ``auto_float=k`` retries a failed int8 format once with its ``k`` worst layers (per the
+    diagnostics) kept in float.
     The report is also written to ``out_dir``/parity.json and parity.md.
     """
     keras_path, out_dir = Path(keras_path), Path(out_dir)
@@ -162,7 +165,7 @@ def _export_model(
 
     keras_probs = fake_probabilities(np.asarray(model.predict(eval_x, batch_size=64, verbose=0), np.float64))
     keras_row = score(ParityRow("keras", "Keras (reference)", file=keras_path.name, backend="tensorflow",
-                                size_bytes=keras_path.stat().st_size),
+                                size_bytes=keras_path.stat().st_size, output="probability"),
                       eval_y, keras_probs, keras_probs, contract.threshold)
     report = ParityReport(
         source=str(keras_path), source_sha256=source_sha, eval_dir=f"{eval_dir} (split: {eval_split or 'all'})",
@@ -171,18 +174,21 @@ def _export_model(
         keras=keras_row, out_dir=str(out_dir),
     )
 
+    source = logit_source(model, log)  # before the staging folder: nothing between it and `try`
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_dead_staging(out_dir)
     stem = keras_path.stem
     # The staging folder is hidden and inside out_dir, so publishing is an atomic rename.
     staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}-", dir=out_dir))
-    job = ExportJob(model=model, keras_path=keras_path, contract=contract, calib=calib, workdir=staging)
+    job = ExportJob(model=source.model, keras_path=keras_path, contract=contract, calib=calib, workdir=staging,
+                    output=source.output, logit_layer=source.logit_layer)
     log(f"Exporting {keras_path.name} ({len(fmts)} formats) to {out_dir}/; parity on {len(evalset)} crops")
     try:
         for fmt in fmts:
             row = _export_one(fmt, job, staging, stem, (eval_x, eval_y), keras_probs, keras_row, float_layers,
                               auto_float, max_acc_drop, min_agreement, latency_runs, log)
-            _publish(fmt, row, staging / fmt.filename(stem), out_dir, stem, contract, source_sha, keep_failed)
+            _publish(fmt, row, staging / fmt.filename(stem), out_dir, stem,
+                     dataclasses.replace(contract, output=job.output), source_sha, keep_failed)
             report.rows.append(row)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -200,6 +206,8 @@ def _export_one(fmt, job, staging, stem, eval_crops, keras_probs, keras_row, flo
                 max_acc_drop, min_agreement, latency_runs, log) -> ParityRow:
     staged = staging / fmt.filename(stem)
     row = ParityRow(fmt.key, fmt.name, file=staged.name)
+    if fmt.float_logit and job.logit_layer and job.logit_layer not in float_layers:
+        float_layers = float_layers + [job.logit_layer]
     backend = runtime_backend(fmt)
     if backend is None:
         row.passed, row.reasons = False, [f"no edge backend installed for {staged.suffix} ({', '.join(fmt.backends)})"]
@@ -213,7 +221,8 @@ def _export_one(fmt, job, staging, stem, eval_crops, keras_probs, keras_row, flo
             return r
         r.float_layers = outcome.float_layers
         try:
-            measure_file(r, staged, backend, *eval_crops, keras_probs, job.contract.threshold, latency_runs)
+            measure_file(r, staged, backend, *eval_crops, keras_probs, job.contract.threshold, latency_runs,
+                         output=job.output)
         except FakeFaceError as exc:  # the edge runtime refused the file: that is a failure of this format
             r.passed, r.reasons = False, [f"edge runtime cannot run it: {exc}"]
             return r

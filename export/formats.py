@@ -31,8 +31,9 @@ from .errors import ExportError
 
 @dataclass
 class ExportJob:
-    """What every export function gets: the loaded Keras model and what it needs to convert it."""
+    """What every export function gets: the Keras model to convert and what it needs to convert it."""
 
+    # The model converted: the source model cut before its sigmoid (export/logit.py).
     model: Any
     keras_path: Path
     contract: ModelContract
@@ -41,6 +42,10 @@ class ExportJob:
     # Scratch folder for intermediates (the fp32 ONNX the int8 ONNX is made from...).
     workdir: Path
     cache: dict = field(default_factory=dict)
+    # What ``model`` outputs ("logit" or "probability"; the sidecars' ``output``) and the
+    # name of the Dense layer producing the logit (None for a probability model).
+    output: str = "probability"
+    logit_layer: Optional[str] = None
 
 
 ExportFn = Callable[[ExportJob, Path, Sequence[str]], list]
@@ -58,6 +63,10 @@ class ExportFormat:
     # `fakeface export ship` tries a runtime's formats in this order (1 first) for the
     # runtime's default model; 0: never shipped unless asked for by key.
     ship_rank: int = 0
+    # int8 formats with a float output: the layer producing the logit stays in float, so
+    # the logit (and p(fake)) is not rounded to 256 levels.  int8-I/O files stay integer
+    # only: their int8 output rounds the logit anyway.
+    float_logit: bool = False
 
     @property
     def runtime(self) -> str:
@@ -85,7 +94,8 @@ FORMATS: list[ExportFormat] = [
     ExportFormat("TFLite dynamic-range", "tflite-dynamic", ".dynamic.tflite", TFLITE, False,
                  tflite_export.export_dynamic, "int8 weights, float activations; no calibration"),
     ExportFormat("TFLite int8 (float I/O)", "tflite-int8", ".int8.tflite", TFLITE, True,
-                 tflite_export.export_int8, "full integer model with float input/output; needs --calib", ship_rank=1),
+                 tflite_export.export_int8, "full integer model with float input/output, the logit layer in float; "
+                 "needs --calib", ship_rank=1, float_logit=True),
     ExportFormat("TFLite int8 (int8 I/O)", "tflite-int8-io", ".int8io.tflite", TFLITE, True,
                  tflite_export.export_int8_io, "full integer model, int8 input/output (NPU/MCU); needs --calib"),
     # For the Lite0 classifier onnxruntime runs the static-QDQ int8 graph no slower than fp32 on
@@ -93,7 +103,8 @@ FORMATS: list[ExportFormat] = [
     ExportFormat("ONNX fp32", "onnx-fp32", ".fp32.onnx", ONNX, False, onnx_export.export_fp32,
                  "float32 ONNX via tf2onnx", ship_rank=2),
     ExportFormat("ONNX int8 (QDQ)", "onnx-int8", ".int8.onnx", ONNX, True, onnx_export.export_int8,
-                 "static QDQ int8, per-channel weights, via onnxruntime; needs --calib", ship_rank=1),
+                 "static QDQ int8, per-channel weights, the logit layer in float, via onnxruntime; needs --calib",
+                 ship_rank=1, float_logit=True),
 ]
 
 FORMATS_BY_KEY = {f.key: f for f in FORMATS}

@@ -58,9 +58,16 @@ def write_trace(trace: StageTrace, folder: Path) -> list[str]:
 
 
 def stage_rows(variants: Sequence) -> list[dict]:
+    """The index's stage rows; a per-variant stage that no variant's output has (the logit of
+    files that output probabilities) is left out."""
     rows = []
     for s in STAGES:
-        files = [s.filename(v.fmt.key) for v in variants] if s.per_format else [s.filename()]
+        if s.per_format:
+            files = [s.filename(v.fmt.key) for v in variants if s.applies_to(v.contract.output)]
+            if not files:
+                continue
+        else:
+            files = [s.filename()]
         rows.append({"key": s.key, "title": s.title, "files": files, "kind": s.kind, "tolerance": s.tolerance,
                      "content": s.content, "check": s.check})
     return rows
@@ -74,7 +81,8 @@ def write_golden(kit: Path, photos: Sequence[KitPhoto], variants: Sequence, opti
     index = {
         "schema": 1,
         "computed_with": {"nets": f"models/*.{net_format}",
-                          "classifier": {v.fmt.key: f"models/{v.kit_name}" for v in variants}},
+                          "classifier": {v.fmt.key: f"models/{v.kit_name}" for v in variants},
+                          "classifier_output": {v.fmt.key: v.contract.output for v in variants}},
         "chosen_level_rule": LEVEL_RULE,
         "patch_samples": PATCH_SAMPLES,
         "stages": stage_rows(variants),

@@ -156,12 +156,20 @@ def classifier_section(contract, variants: Sequence) -> dict:
                           "half-pixel centres (OpenCV INTER_LINEAR); results rounded to uint8",
             "input": "float32 RGB values 0..255, NHWC; normalisation is inside the model",
         },
-        "decision": "p(fake) = the last output unit; labels[1] (fake) when p(fake) >= threshold",
+        "output": {
+            "logit": "a variant whose output is \"logit\" returns z, the pre-sigmoid logit, in its last "
+                     "output unit; the host computes p(fake) = 1 / (1 + exp(-z)) in float64, as "
+                     "exp(z) / (1 + exp(z)) when z < 0 so that exp never overflows",
+            "probability": "a variant whose output is \"probability\" (older files; their sidecar has no "
+                           "output field) returns p(fake) itself in its last output unit",
+        },
+        "decision": "labels[1] (fake) when p(fake) >= threshold; the threshold is a probability, "
+                    "compared after the sigmoid",
         "variants": [
             {"format": v.fmt.key, "name": v.fmt.name, "file": f"models/{v.kit_name}",
-             "runtimes": list(v.fmt.backends), "input": model_input(v.source),
+             "runtimes": list(v.fmt.backends), "input": model_input(v.source), "output": v.contract.output,
              "int8_input_rule": "int8 input: q = clip(round(x / scale + zero_point), -128, 127); "
-                                "int8 output: p = (q - zero_point) * scale"}
+                                "int8 output: value = (q - zero_point) * scale"}
             for v in variants
         ],
     }

@@ -29,7 +29,8 @@ STAGE_RULES = {
     "faces": ("boxes.clip", "boxes.rounding", "detection.min_face_size", "detection.min_face_box_share",
               "detection.min_face_rule", "boxes.output"),
     "classifier_input": ("classifier.contract", "classifier.crop"),
-    "p_fake": ("classifier.crop.input", "classifier.decision"),
+    "logit": ("classifier.crop.input", "classifier.output.logit"),
+    "p_fake": ("classifier.output", "classifier.decision"),
 }
 
 
@@ -64,8 +65,9 @@ def _variant_lines(pipeline: dict) -> list[str]:
         quant = v["input"]["quantization"]
         q = (f"int8 input: scale {quant['scale']:g}, zero point {quant['zero_point']}" if quant
              else "float input, no quantisation to apply")
+        out = "outputs the logit (sigmoid on the host)" if v["output"] == "logit" else "outputs p(fake)"
         lines.append(f"- `{v['file']}` ({v['name']}; {', '.join(v['runtimes'])}): input {v['input']['dtype']} "
-                     f"{v['input']['shape']}, {q}")
+                     f"{v['input']['shape']}, {q}; {out}")
     return lines
 
 
@@ -75,7 +77,9 @@ def porting_markdown(pipeline: dict, index: dict, contents: list) -> str:
     by_size = ", ".join(f"{size} {name}" for name, size in outputs.items())
     photos = "\n".join(f"- `{p['photo']}` ({p['width']}x{p['height']}): {p['description']}; "
                        f"{p['faces']} face(s); golden P-Net level {p['chosen_level']}" for p in index["photos"])
-    sections = [line for i, s in enumerate(STAGES, 1) for line in _stage_section(i, s, pipeline, index)]
+    present = {row["key"] for row in index["stages"]}
+    stages = [s for s in STAGES if s.key in present]  # a kit of probability files has no logit stage
+    sections = [line for i, s in enumerate(stages, 1) for line in _stage_section(i, s, pipeline, index)]
     files = "\n".join(f"- `{name}` ({size / 1024:.1f} KiB)" for name, size in contents)
     total = sum(size for _, size in contents)
     text = [
@@ -137,7 +141,13 @@ def porting_markdown(pipeline: dict, index: dict, contents: list) -> str:
         "  inside the model). An int8-input variant needs `q = clip(round(x / scale + zero_point), -128, 127)`",
         "  with the values listed above (pipeline.json `classifier.variants`); read them from the",
         "  interpreter rather than assume a scale.",
-        f"- **Decision.** p(fake) >= {contract['threshold']:.6g} means `{contract['labels'][1]}`.",
+        "- **Sigmoid on the host.** A classifier whose sidecar says `\"output\": \"logit\"` returns the logit,",
+        "  not p(fake): apply p = 1 / (1 + exp(-z)) yourself, in double precision, as exp(z) / (1 + exp(z))",
+        "  for z < 0 (no overflow). Dump the logit as the file returns it (`logit.<format>.npy`, compared in",
+        "  logit units) and p(fake) after your sigmoid (`p_fake.<format>.npy`). A file without that field",
+        "  returns p(fake) itself.",
+        f"- **Decision.** p(fake) >= {contract['threshold']:.6g} means `{contract['labels'][1]}` (a probability:",
+        "  compare after the sigmoid, never the logit).",
         "- **Tolerances assume the CPU interpreter in float32** (XNNPack on LiteRT, the CPU provider on ONNX",
         "  Runtime). GPU delegates and NNAPI compute in fp16: expect larger net outputs differences there.",
         "",

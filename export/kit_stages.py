@@ -36,9 +36,16 @@ class Stage:
     check: str  # what a port computes to reproduce it
     per_format: bool = False  # one file per classifier variant
     columns: tuple = field(default=())
+    # per_format: the variants whose sidecar ``output`` is one of these get a file (a
+    # stage no variant gets is left out of the kit).
+    outputs: tuple = ("probability", "logit")
 
     def filename(self, format_key: str = "") -> str:
         return f"{self.key}.{format_key}.npy" if self.per_format else f"{self.key}.npy"
+
+    def applies_to(self, output: str) -> bool:
+        """Whether a classifier variant whose sidecar says ``output`` has a file in this stage."""
+        return self.per_format and output in self.outputs
 
 
 BOX_COLUMNS = ("x1", "y1", "x2", "y2", "score")
@@ -50,6 +57,10 @@ FLOAT_ABS = 1e-3
 # p(fake) of the same model file on another CPU: a bit over one output step of an int8
 # model (1/256), far below any threshold's meaning.
 P_FAKE_ABS = 5e-3
+# The logit of the same model file on another CPU, in logit units: since dp/dz <= 1/4, it
+# keeps p(fake) within P_FAKE_ABS everywhere, and far tighter at p near 0 or 1, where a
+# probability tolerance cannot tell a face scored 1e-5 from one scored 1e-3.
+LOGIT_ABS = 0.02
 
 STAGES: tuple[Stage, ...] = (
     Stage("pyramid_levels", "Pyramid levels", "levels", {"scale": 1e-6},
@@ -91,9 +102,15 @@ STAGES: tuple[Stage, ...] = (
     Stage("classifier_input", "Classifier input crops", "pixels", {"abs": 1},
           "(F, S, S, 3) uint8: the crop contract's crop of every final face, RGB",
           "square crop with margin, edge replication, native window or resize"),
+    Stage("logit", "Classifier logit (before the sigmoid)", "array", {"abs": LOGIT_ABS},
+          "(F,) float32: the classifier file's output, the logit of p(fake), one file per model variant "
+          "whose sidecar says \"output\": \"logit\"",
+          "the classifier run on the golden classifier_input; the last output unit as the file returns it "
+          "(dequantised for an int8 output), no sigmoid", per_format=True, outputs=("logit",)),
     Stage("p_fake", "p(fake)", "array", {"abs": P_FAKE_ABS},
-          "(F,) float32: the classifier's fake probability, one file per shipped model variant",
-          "the classifier run on the golden classifier_input; the last output unit",
+          "(F,) float32: the fake probability, one file per model variant",
+          "output \"logit\": 1 / (1 + exp(-z)) of the logit z, on the host in float64; output \"probability\" "
+          "(older files, no such field): the last output unit of the classifier run on the golden classifier_input",
           per_format=True),
 )
 

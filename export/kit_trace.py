@@ -16,7 +16,7 @@ from typing import Mapping
 import numpy as np
 
 from fakeface.edge.classifier import Classifier
-from fakeface.edge.contract import crop_face
+from fakeface.edge.contract import crop_face, fake_probabilities
 from fakeface.edge.mtcnn import stages
 from fakeface.edge.mtcnn.boxes import clip_to_image, crop_patches, decode_landmarks, pnet_candidates, refine, square
 from fakeface.edge.mtcnn.detector import Detector, DetectorOptions
@@ -120,7 +120,8 @@ def trace_detection(nets: Mapping[str, Net], image: np.ndarray, options: Detecto
 
 
 def trace_classifiers(trace: StageTrace, image: np.ndarray, classifiers: Mapping[str, Classifier]) -> None:
-    """Add the crops and every classifier variant's p(fake) (``classifiers``: format key -> Classifier)."""
+    """Add the crops and every classifier variant's logit (files that output one) and p(fake)
+    (``classifiers``: format key -> Classifier)."""
     faces = trace.arrays[STAGES_BY_KEY["faces"].filename()]
     boxes = [(r[0], r[1], r[2] - r[0], r[3] - r[1]) for r in faces]
     crops = None
@@ -132,7 +133,11 @@ def trace_classifiers(trace: StageTrace, image: np.ndarray, classifiers: Mapping
             raise ExportError(f"classifier {key} crops faces differently from the other variants; "
                               "a kit holds variants of one model only")
         crops = these
-        trace.put("p_fake", classifier.predict_crops(crops).astype(np.float32), key)
+        output, kind = classifier.model_outputs(crops), classifier.contract.output
+        if STAGES_BY_KEY["logit"].applies_to(kind):
+            trace.put("logit", output, key)
+        # What Classifier.predict_crops returns: the host's float64 sigmoid of a logit.
+        trace.put("p_fake", fake_probabilities(output, kind).astype(np.float32), key)
     if crops is not None:
         trace.put("classifier_input", crops)
 

@@ -2,8 +2,9 @@
 
 The candidate folder mirrors ``golden/``: ``DIR/<photo>/<stage file>``.  Stages are
 compared in pipeline order; the report names the first stage (earliest in the pipeline,
-then the first photo) that leaves its tolerance, and by how much.  For p(fake) the port
-dumps the file of the model variant it runs (``p_fake.tflite-fp16.npy``, ...).
+then the first photo) that leaves its tolerance, and by how much.  For the logit and p(fake)
+the port dumps the files of the model variant it runs (``logit.tflite-int8.npy``,
+``p_fake.tflite-int8.npy``, ...).
 """
 
 from __future__ import annotations

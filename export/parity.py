@@ -42,6 +42,10 @@ class ParityRow:
     agreement: Optional[float] = None  # fraction of crops labelled as Keras labels them
     max_abs_diff: Optional[float] = None  # fake-probability differences vs Keras
     mean_abs_diff: Optional[float] = None
+    # How many different p(fake) values the crops got: a probability rounded to int8 gives
+    # at most 256 (a staircase), p(fake) from a float logit about one per crop.
+    distinct_p: Optional[int] = None
+    output: Optional[str] = None  # what the file outputs: "logit" or "probability"
     latency_ms: Optional[float] = None  # median, 1 thread, one crop
     export_seconds: Optional[float] = None
     passed: Optional[bool] = None
@@ -93,17 +97,19 @@ class ParityReport:
             f"Parity of exported models against `{Path(self.source).name}` on {self.n_real} real + "
             f"{self.n_fake} fake crops from `{self.eval_dir}` (threshold {self.threshold:g}).  \n"
             f"Gate: accuracy drop <= {self.max_acc_drop:g} points and label agreement >= "
-            f"{self.min_agreement:g} %. Latency: median, 1 thread, one crop, edge runtime.\n\n"
+            f"{self.min_agreement:g} %. Latency: median, 1 thread, one crop, edge runtime. "
+            f"p(fake) of a file that outputs the logit is its sigmoid, on the host; distinct p: how many "
+            f"different p(fake) values the {self.n_real + self.n_fake} crops got.\n\n"
         )
-        cols = ["format", "file", "size KiB", "acc %", "bal. acc %", "ROC AUC", "agree %",
-                "max |dp|", "mean |dp|", "latency ms", "result"]
+        cols = ["format", "file", "output", "size KiB", "acc %", "bal. acc %", "ROC AUC", "agree %",
+                "max |dp|", "mean |dp|", "distinct p", "latency ms", "result"]
         lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         for r in [self.keras] + self.rows:
             lines.append("| " + " | ".join([
-                r.format, f"`{r.file}`" if r.file else (f"`{r.kept_as}`" if r.kept_as else "-"), _fmt(r.size_bytes, 1024, 1),
-                _fmt(r.accuracy, 0.01, 2), _fmt(r.balanced_accuracy, 0.01, 2), _fmt(r.roc_auc, 1, 4),
-                _fmt(r.agreement, 0.01, 2), _fmt_g(r.max_abs_diff), _fmt_g(r.mean_abs_diff),
-                _fmt(r.latency_ms, 1, 3), r.status,
+                r.format, f"`{r.file}`" if r.file else (f"`{r.kept_as}`" if r.kept_as else "-"), r.output or "-",
+                _fmt(r.size_bytes, 1024, 1), _fmt(r.accuracy, 0.01, 2), _fmt(r.balanced_accuracy, 0.01, 2),
+                _fmt(r.roc_auc, 1, 4), _fmt(r.agreement, 0.01, 2), _fmt_g(r.max_abs_diff), _fmt_g(r.mean_abs_diff),
+                "-" if r.distinct_p is None else str(r.distinct_p), _fmt(r.latency_ms, 1, 3), r.status,
             ]) + " |")
         notes = []
         for r in self.rows:
@@ -149,11 +155,12 @@ def runtime_backend(fmt) -> Optional[str]:
     return next((b for b in fmt.backends if b in have), None)
 
 
-def predict_file(runner, x: np.ndarray) -> np.ndarray:
+def predict_file(runner, x: np.ndarray, output: str = "probability") -> np.ndarray:
+    """p(fake) per crop; a file whose ``output`` is "logit" gets the host's float64 sigmoid, as in the edge runtime."""
     probs = []
     for i in range(0, len(x), EVAL_BATCH):
         batch = x[i : i + EVAL_BATCH]
-        probs.append(fake_probabilities(np.asarray(runner.run(batch)[0], np.float64)))
+        probs.append(fake_probabilities(np.asarray(runner.run(batch)[0], np.float64), output))
     return np.concatenate(probs)
 
 
@@ -181,16 +188,20 @@ def score(row: ParityRow, y: np.ndarray, probs: np.ndarray, ref_probs: np.ndarra
     row.agreement = float(np.mean(pred == ref_pred))
     row.max_abs_diff = float(diff.max())
     row.mean_abs_diff = float(diff.mean())
+    row.distinct_p = int(len(np.unique(probs)))
     return row
 
 
 def measure_file(row: ParityRow, path: Path, backend: str, x: np.ndarray, y: np.ndarray,
-                 ref_probs: np.ndarray, threshold: float, latency_runs: int = 30) -> ParityRow:
-    """Run ``path`` on every evaluation crop in the edge runtime and fill the row's metrics."""
+                 ref_probs: np.ndarray, threshold: float, latency_runs: int = 30,
+                 output: str = "probability") -> ParityRow:
+    """Run ``path`` on every evaluation crop in the edge runtime and fill the row's metrics;
+    ``output``: what the file outputs (its sidecar's field), so p(fake) is read as the runtime reads it."""
     row.backend = backend
     row.size_bytes = path.stat().st_size
+    row.output = output
     with open_model(path, backend=backend, threads=1) as runner:
-        probs = predict_file(runner, x)
+        probs = predict_file(runner, x, output)
         row.latency_ms = median_latency_ms(runner, x[0], runs=latency_runs)
     return score(row, y, probs, ref_probs, threshold)
 

@@ -1,11 +1,12 @@
 """Install exported files as the edge runtime's default models, only if they passed the gate.
 
-    fakeface export ship work/export      # TFLite: first passing of int8, fp16, fp32; ONNX: fp32, int8
-    fakeface export ship work/export --onnx onnx-int8,onnx-fp32
+    fakeface export ship work/export --to edge/models   # TFLite: first passing of int8, fp16, fp32; ONNX: int8, fp32
+    fakeface export ship work/export --to edge/models --onnx onnx-fp32,onnx-int8
 
 Which formats are tried, in which order, is the formats table's ``ship_rank``.  Copies
-``<export>/<file>`` and its sidecar to ``edge/models/fakeface.tflite`` / ``fakeface.onnx``
-(+ ``.json``), plus the parity report next to them.  The sidecar records the file's
+``<export>/<file>`` and its sidecar to ``<to>/fakeface.tflite`` / ``fakeface.onnx``
+(+ ``.json``), plus the parity report next to them.  ``--to`` is required: the installed
+package's own models folder (site-packages) is never written unasked.  The sidecar records the file's
 sha256, not its name, so the renamed copy still verifies.  ``python -m
 fakeface.export.ship`` is the same command.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from fakeface.edge.atomic import atomic_path
-from fakeface.edge.classifier import DEFAULT_MODEL_NAMES, MODELS_DIR
+from fakeface.edge.classifier import DEFAULT_MODEL_NAMES
 from fakeface.edge.contract import load_contract, sidecar_path
 
 from .errors import ExportError
@@ -48,7 +49,7 @@ def _copy_atomic(src: Path, dst: Path) -> None:
         shutil.copyfile(src, tmp)
 
 
-def ship(export_dir: str | Path, models_dir: str | Path = MODELS_DIR, tflite: Optional[str] = None,
+def ship(export_dir: str | Path, models_dir: str | Path, tflite: Optional[str] = None,
          onnx: Optional[str] = None) -> list[Path]:
     """Copy the first passing format per runtime into ``models_dir``; ``tflite``/``onnx`` are
     comma lists of format keys in order of preference (default: the table's ship_rank)."""

@@ -25,7 +25,10 @@ def build_ship_parser(parser_class, prog: str) -> argparse.ArgumentParser:
     p = parser_class(prog=prog, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
                      epilog=f"example:\n  {prog} work/export --to edge/models")
     p.add_argument("export_dir", metavar="EXPORT_DIR", help="folder written by 'fakeface export' (with parity.json)")
-    p.add_argument("--to", metavar="DIR", help="models folder (default: the installed edge runtime's models/)")
+    # Required: a default would be the installed package's models/ (site-packages, not the
+    # checkout), replaced without a word.
+    p.add_argument("--to", metavar="DIR", required=True,
+                   help="models folder to install into, e.g. edge/models in a checkout (required)")
     for runtime in ("tflite", "onnx"):
         p.add_argument(f"--{runtime}", default=_preference(runtime), metavar="KEYS",
                        help=f"format keys to ship as fakeface.{runtime}, first that passed wins "
@@ -35,10 +38,8 @@ def build_ship_parser(parser_class, prog: str) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from fakeface.edge.classifier import MODELS_DIR
-
     from .ship import ship
 
-    for path in ship(args.export_dir, args.to or MODELS_DIR, args.tflite, args.onnx):
+    for path in ship(args.export_dir, args.to, args.tflite, args.onnx):
         print(f"shipped {path}")
     return 0

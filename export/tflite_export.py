@@ -1,7 +1,10 @@
 """Keras -> TFLite: fp32, fp16, dynamic-range, and full-int8 with float or int8 I/O.
 
 Only ``TFLiteConverter.from_keras_model`` is used: ``from_concrete_functions`` silently
-produces broken files with Keras 3.
+produces broken files with Keras 3.  The model converted outputs the logit
+(export/logit.py); the int8 (float I/O) file keeps its logit layer in float through the
+same denylist as ``--float-layers`` (:func:`selective_int8`), and is then checked to be
+integer everywhere else (:func:`require_integer_only`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import io
 import warnings
 from pathlib import Path
 from typing import Sequence
+
+import numpy as np
 
 from fakeface.edge.atomic import write_bytes_atomic
 
@@ -74,6 +79,10 @@ def _export_full_int8(job, dest: Path, float_layers: Sequence[str], int8_io: boo
     tf = import_tf()
     if float_layers:
         data, kept = selective_int8(job, float_layers, int8_io)
+        if list(float_layers) == [job.logit_layer]:
+            # Only the logit layer was asked for in float: the rest must be as integer as
+            # TFLITE_BUILTINS_INT8 makes it below, or the export fails loudly as it does.
+            require_integer_only(data, kept)
         write_bytes_atomic(dest, data)
         return kept
     conv = int8_converter(job)
@@ -105,6 +114,41 @@ def op_output_names(model_content: bytes) -> list[str]:
     return names
 
 
+def require_integer_only(model_content: bytes, float_outputs: Sequence[str]) -> None:
+    """Raise unless every op computes in int8, except DEQUANTIZE and the ops writing ``float_outputs``."""
+    from .errors import ExportError
+
+    tf = import_tf()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interp = tf.lite.Interpreter(model_content=model_content)
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    for op in interp._get_ops_details():  # no public API lists ops
+        outs = [tensors[i] for i in op["outputs"] if i in tensors]
+        stray = [t["name"] for t in outs if t["dtype"] == np.float32 and t["name"] not in float_outputs]
+        if stray and op["op_name"] != "DEQUANTIZE":
+            raise ExportError(f"{op['op_name']} writing {stray[0]} stayed in float; only the logit layer may")
+
+
+def model_output_names(model_content: bytes) -> list[str]:
+    """Names of the model's output tensors.  The op producing the logit writes the model's
+    output, which the converter names after the traced call ("StatefulPartitionedCall_1:0"),
+    not after the Keras layer, so the logit layer is found by this name instead."""
+    tf = import_tf()
+    return [d["name"] for d in tf.lite.Interpreter(model_content=model_content).get_output_details()]
+
+
+def float_node_names(job, calibrated: bytes, float_layers: Sequence[str]) -> list[str]:
+    """The op output names of ``float_layers`` in the calibrated model; the job's logit layer
+    (export/logit.py) is the op writing the model's output."""
+    from .layer_names import keras_layer_names, match_layer_names
+
+    names = match_layer_names(float_layers, op_output_names(calibrated), keras_layer_names(job.model))
+    if job.logit_layer and job.logit_layer in float_layers:
+        names += [n for n in model_output_names(calibrated) if n not in names]
+    return names
+
+
 def selective_int8(job, float_layers: Sequence[str], int8_io: bool) -> tuple[bytes, list]:
     """Quantise everything except the named layers, via the quantization debugger.
 
@@ -112,7 +156,6 @@ def selective_int8(job, float_layers: Sequence[str], int8_io: bool) -> tuple[byt
     ``denylisted_nodes`` left in float; ``fully_quantize`` makes the I/O int8 too.
     """
     from .errors import ExportError
-    from .layer_names import keras_layer_names, match_layer_names
 
     tf = import_tf()
     conv = int8_converter(job)
@@ -121,14 +164,14 @@ def selective_int8(job, float_layers: Sequence[str], int8_io: bool) -> tuple[byt
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=conv, debug_dataset=representative_dataset(job.calib[:1])
         )
-        names = match_layer_names(
-            float_layers, op_output_names(debugger.calibrated_model), keras_layer_names(job.model)
-        )
+        names = float_node_names(job, debugger.calibrated_model, float_layers)
     if not names:
         raise ExportError(f"--float-layers {','.join(float_layers)} matches no layer of this TFLite model")
     if not int8_io:
-        debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=names)
-        return debugger.get_nondebug_quantized_model(), names
+        with warnings.catch_warnings():  # the debugger's own tf.lite.Interpreter deprecation notice
+            warnings.simplefilter("ignore")
+            debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=names)
+            return debugger.get_nondebug_quantized_model(), names
     # The debugger cannot make the I/O int8 (its fully_quantize keeps float I/O), so
     # re-quantise its calibrated model the way TFLiteConverter itself does, with the
     # same denylist plus int8 input/output types.

@@ -10,7 +10,7 @@ import pytest
 
 from fakeface.edge.contract import (
     ModelContract, crop_face, fake_probabilities, file_sha256, in_model_colour_order, load_contract, save_contract,
-    sidecar_path, square_crop_box,
+    sidecar_path, sigmoid, square_crop_box,
 )
 from fakeface.edge.errors import ModelError
 
@@ -37,6 +37,8 @@ def test_sidecar_round_trip_and_hash_check(tmp_path):
     ({"schema": 99}, "newer"),
     ({"crop_mode": "stretch"}, "crop_mode"),
     ({"input_size": 96, "native_max_side": 64}, "native_max_side"),
+    ({"output": "logits"}, "output must be one of"),
+    ({"output": None}, "output must be one of"),
 ])
 def test_malformed_metadata_is_refused(tmp_path, bad, match):
     model = tmp_path / "m.onnx"
@@ -122,6 +124,57 @@ def test_native_context_window_is_centred_on_the_crop():
 ])
 def test_fake_probability_is_the_last_value_of_each_row(output, expected):
     assert fake_probabilities(output).tolist() == pytest.approx(expected)
+
+
+def test_sidecar_output_field_logit_is_written_probability_is_the_default(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"x")
+    save_contract(model, ModelContract(output="logit", sha256=file_sha256(model)))
+    assert json.loads(sidecar_path(model).read_text())["output"] == "logit"
+    assert load_contract(model).output == "logit"
+    # A probability sidecar is written without the field, as every sidecar before it was:
+    # an older fakeface still reads it, and refuses a logit one (unknown key) instead of
+    # taking logits for probabilities.
+    save_contract(model, ModelContract(sha256=file_sha256(model)))
+    assert "output" not in json.loads(sidecar_path(model).read_text())
+    assert load_contract(model).output == "probability"
+
+
+def test_the_shipped_sidecars_without_the_field_read_as_probability():
+    from fakeface.edge.classifier import default_model_path
+
+    for backend in ("litert", "onnxruntime"):
+        path = default_model_path(backend)
+        assert "output" not in json.loads(sidecar_path(path).read_text())
+        assert load_contract(path).output == "probability"
+
+
+def test_one_line_error_for_a_bad_output_field(tmp_path, capsys):
+    from fakeface.edge.cli import main
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"x")
+    d = ModelContract(sha256=file_sha256(model)).to_dict()
+    sidecar_path(model).write_text(json.dumps({**d, "output": "odds"}))
+    assert main(["check", str(tmp_path), "--model", str(model)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "output must be one of ['probability', 'logit'], not 'odds'" in err
+
+
+def test_logit_outputs_become_probabilities_through_a_stable_float64_sigmoid():
+    z = np.array([[-1000.0], [-30.0], [-2.0], [0.0], [2.0], [30.0], [1000.0]], np.float32)
+    with np.errstate(over="raise", invalid="raise"):  # no overflow warning for any finite logit
+        p = fake_probabilities(z, "logit")
+    assert p.dtype == np.float64
+    expected = [0.0, 9.357622968839299e-14, 0.11920292202211755, 0.5, 0.8807970779778823, 1.0 - 9.357622968839299e-14,
+                1.0]
+    assert p.tolist() == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert np.all(np.diff(p) >= 0) and p[1] > 0  # monotone, and tiny probabilities keep their resolution
+    assert sigmoid(np.float32(-20.0)) == pytest.approx(2.0611536181902037e-09, rel=1e-12)
+    assert fake_probabilities(np.array([[0.3]]), "probability").tolist() == [0.3]  # unchanged
+    assert fake_probabilities(np.zeros((0, 1), np.float32), "logit").shape == (0,)
+    with pytest.raises(ValueError, match="output kind"):
+        fake_probabilities(z, "odds")
 
 
 def test_bgr_contract_reverses_the_channels_of_a_batch():

@@ -18,8 +18,10 @@ tf = pytest.importorskip("tensorflow")
 import cv2  # noqa: E402
 
 from fakeface.edge.backends import available_backends, open_model  # noqa: E402
+from fakeface.edge.classifier import Classifier  # noqa: E402
 from fakeface.edge.cli import main as fakeface_main  # noqa: E402
-from fakeface.edge.contract import ModelContract, file_sha256, load_contract, save_contract, sidecar_path  # noqa: E402
+from fakeface.edge.contract import (ModelContract, fake_probabilities, file_sha256, load_contract,  # noqa: E402
+                                    save_contract, sidecar_path)
 from fakeface.edge.errors import BackendError, ModelError  # noqa: E402
 from fakeface.export.api import export_model  # noqa: E402
 from fakeface.export.errors import ExportError  # noqa: E402
@@ -90,11 +92,15 @@ def tiny(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def conv_layers(tiny):
+def keras_model(tiny):
     import keras
 
-    model = keras.saving.load_model(tiny / "tiny.keras", safe_mode=True)
-    return [layer.name for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    return keras.saving.load_model(tiny / "tiny.keras", safe_mode=True)
+
+
+@pytest.fixture(scope="module")
+def conv_layers(keras_model):
+    return [layer.name for layer in keras_model.layers if type(layer).__name__ == "Conv2D"]
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +131,8 @@ def test_every_format_passes_and_runs_in_every_available_backend(tiny, exported)
                     open_model(path, backend=backend, threads=1)
                 continue
             with open_model(path, backend=backend, threads=1) as runner:
-                probs = runner.run(crops.astype(np.float32))[0].reshape(-1)
+                raw = runner.run(crops.astype(np.float32))[0]
+            probs = fake_probabilities(raw, load_contract(path).output)
             assert probs.shape == (8,) and np.all((probs >= 0) & (probs <= 1)), fmt.key
             ran += 1
         assert ran >= 1, f"{fmt.key}: no backend ran it"
@@ -176,6 +183,10 @@ def test_parity_report_files_and_targets(exported):
         assert f"`{fmt.filename('tiny')}`" in md
     for key in ("onnx-fp32", "tflite-fp32"):
         assert report.row(key).agreement == 1.0 and report.row(key).max_abs_diff <= 1e-5
+    assert d["keras"]["output"] == "probability" and {r["output"] for r in d["rows"]} == {"logit"}
+    assert "| distinct p |" in md
+    for key in ("tflite-int8", "onnx-int8"):  # p(fake) from a float logit: one value per crop
+        assert report.row(key).distinct_p >= 0.9 * (report.n_real + report.n_fake), report.to_markdown()
     assert report.row("tflite-int8").size_bytes < report.row("tflite-fp32").size_bytes
     assert not list(out.glob(".export-*")), "staging folder left behind"
 
@@ -223,16 +234,20 @@ def test_discard_failed_removes_the_file(tiny, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".tflite"]
 
 
-def test_float_layers_keep_named_layers_in_float(tiny, conv_layers, tmp_path):
+def test_float_layers_keep_named_layers_in_float(tiny, keras_model, conv_layers, tmp_path):
     first, last = conv_layers[0], conv_layers[-1]  # Keras names, e.g. conv2d and conv2d_1
+    head = keras_model.layers[-1].name
     report = export_model(tiny / "tiny.keras", tmp_path, formats="tflite-int8-io,onnx-int8", calib_dir=tiny / "calib",
                           eval_dir=tiny / "eval", float_layers=last, latency_runs=3)
     assert report.passed, report.to_markdown()
     for row in report.rows:
         assert row.float_layers, row.format
-        # Only the named layer: an auto-named neighbour (conv2d vs conv2d_1) must not be caught too.
-        assert all(last in n for n in row.float_layers), row.float_layers
-        assert len({n.split("/")[-2] if "/" in n else n for n in row.float_layers}) == 1, row.float_layers
+        # Only the named layer (and onnx-int8's logit layer, kept in float by default): an
+        # auto-named neighbour (conv2d vs conv2d_1) must not be caught too.
+        named = [n for n in row.float_layers if head not in n]
+        assert all(last in n for n in named), row.float_layers
+        assert len({n.split("/")[-2] if "/" in n else n for n in named}) == 1, row.float_layers
+        assert len(named) < len(row.float_layers) if row.format == "onnx-int8" else named == row.float_layers
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_path=str(tmp_path / "tiny.int8io.tflite"))
@@ -282,3 +297,95 @@ def test_mtcnn_nets_subcommand_checks_the_shipped_nets(capsys):
     assert [row.split("|")[1:3] for row in rows] == [[f" {net} ", " onnx "] for net in ("pnet", "rnet", "onet")]
     for row in rows:
         assert all(float(cell) < 1e-4 for cell in row.split("|")[3:-1] if cell.strip() != "-")
+
+
+# p(fake) of an exported file against Keras on the same crops: the fp32 files reproduce it,
+# fp16 and dynamic-range within a few thousandths, the int8 ones with their quantisation
+# error (the parity gate judges their labels).
+P_ATOL = {"tflite-fp32": 1e-5, "onnx-fp32": 1e-5, "tflite-fp16": 5e-3, "tflite-dynamic": 5e-3}
+INT8_P_MEAN_ATOL = 0.03
+N_CROPS = 64
+
+
+def _eval_crops(tiny, n: int = N_CROPS) -> np.ndarray:
+    return np.stack([cv2.imread(str(p))[:, :, ::-1] for p in sorted((tiny / "eval").rglob("*.png"))[:n]])
+
+
+def _classify(path, crops) -> tuple[np.ndarray, np.ndarray]:
+    """(the file's own outputs, the edge classifier's p(fake)) for a batch of crops."""
+    classifier = Classifier(path, threads=1)
+    try:
+        return classifier.model_outputs(crops), classifier.predict_crops(crops)
+    finally:
+        classifier.close()
+
+
+def test_every_file_outputs_the_logit_and_the_edge_classifier_matches_keras(tiny, exported, keras_model):
+    """... and `fakeface evaluate`'s scorer reads each file as the edge classifier does."""
+    from fakeface.train.reports.scoring import open_scorer
+
+    out, _ = exported
+    crops = _eval_crops(tiny)
+    keras_p = keras_model.predict(crops.astype(np.float32), verbose=0).reshape(-1).astype(np.float64)
+    for fmt in FORMATS:
+        path = out / fmt.filename("tiny")
+        assert json.loads(sidecar_path(path).read_text())["output"] == "logit", fmt.key
+        logits, p = _classify(path, crops)
+        assert logits.min() < 0 < 1 < logits.max(), fmt.key  # logits, not probabilities
+        assert np.allclose(p, 1.0 / (1.0 + np.exp(-logits.astype(np.float64))), rtol=0, atol=1e-7), fmt.key
+        assert np.allclose(open_scorer(path)[1](crops.astype(np.float32)), p, rtol=0, atol=1e-6), fmt.key
+        diff = np.abs(p - keras_p)
+        if fmt.needs_calibration:
+            assert diff.mean() <= INT8_P_MEAN_ATOL, (fmt.key, diff.mean())
+        else:
+            assert diff.max() <= P_ATOL[fmt.key], (fmt.key, diff.max())
+
+
+def _on_the_256_grid(p: np.ndarray) -> np.ndarray:
+    return np.isclose(p * 256.0, np.round(p * 256.0), rtol=0, atol=1e-3)
+
+
+def test_int8_p_fake_is_continuous_where_a_quantised_probability_is_a_staircase(tiny, exported, keras_model,
+                                                                              tmp_path):
+    from fakeface.export.crops import load_calibration_set
+    from fakeface.export.formats import ExportJob
+    from fakeface.export.tflite_export import export_int8
+
+    out, _ = exported
+    crops = _eval_crops(tiny)
+    for key in ("tflite-int8", "onnx-int8"):
+        _, p = _classify(out / FORMATS_BY_KEY[key].filename("tiny"), crops)
+        assert len(np.unique(p)) >= 50, (key, len(np.unique(p)))
+        assert _on_the_256_grid(p).mean() < 0.2, key
+    # The export before logits, on the same model and crops: the sigmoid's output quantised
+    # to int8 (scale 1/256), so every p(fake) is k/256.
+    contract = load_contract(tiny / "tiny.keras")
+    job = ExportJob(model=keras_model, keras_path=tiny / "tiny.keras", contract=contract,
+                    calib=load_calibration_set(tiny / "calib", contract), workdir=tmp_path)
+    export_int8(job, tmp_path / "old.int8.tflite", [])
+    with open_model(tmp_path / "old.int8.tflite", threads=1) as runner:
+        old = runner.run(crops.astype(np.float32))[0].reshape(-1)
+    assert _on_the_256_grid(old).all()
+    assert len(np.unique(old)) <= len(np.unique(p))
+
+
+def test_int8_files_keep_the_logit_layer_in_float_and_stay_static_qdq(exported):
+    import onnx
+    from ai_edge_litert.interpreter import Interpreter
+
+    out, report = exported
+    interp = Interpreter(model_path=str(out / FORMATS_BY_KEY["tflite-int8"].filename("tiny")))
+    ops = interp._get_ops_details()  # no public API lists ops
+    assert ops[-1]["op_name"] == "FULLY_CONNECTED"  # the logit layer, not a DEQUANTIZE of an int8 one
+    assert interp.get_output_details()[0]["dtype"] == np.float32
+    assert "QUANTIZE" in {op["op_name"] for op in ops} and report.row("tflite-int8").float_layers
+    from fakeface.export.tflite_export import require_integer_only
+
+    require_integer_only((out / "tiny.int8.tflite").read_bytes(), report.row("tflite-int8").float_layers)
+    with pytest.raises(ExportError, match="stayed in float"):
+        require_integer_only((out / "tiny.fp32.tflite").read_bytes(), [])
+    graph = onnx.load(str(out / FORMATS_BY_KEY["onnx-int8"].filename("tiny"))).graph
+    producer = next(n for n in graph.node if graph.output[0].name in n.output)
+    assert producer.op_type != "DequantizeLinear"  # the logit is computed in float
+    kinds = {n.op_type for n in graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= kinds and "DynamicQuantizeLinear" not in kinds

@@ -164,6 +164,19 @@ def test_ship_subcommand_and_its_module_alias_install_the_same_files(export_dir,
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
+def test_ship_without_to_is_a_usage_error_and_writes_nothing(export_dir, capsys, monkeypatch):
+    """No default target: an installed package's models/ (site-packages) is never replaced unasked."""
+    import fakeface.export.ship as ship_module
+    from fakeface.edge.cli import main
+
+    monkeypatch.setattr(ship_module, "_copy_atomic", lambda *a: pytest.fail("ship copied a file without --to"))
+    with pytest.raises(SystemExit) as stop:
+        main(["export", "ship", str(export_dir)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "the following arguments are required: --to" in err
+
+
 def test_ship_refuses_a_format_of_the_other_runtime(export_dir, tmp_path, capsys):
     from fakeface.edge.cli import main
 

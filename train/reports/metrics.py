@@ -209,6 +209,11 @@ class ClassificationReport:
     confusion: list  # [[real->real, real->fake], [fake->real, fake->fake]]
     per_source: dict = field(default_factory=dict)  # source -> SourceResult
     roc_auc_ci: Optional[tuple] = None  # 95 % bootstrap interval
+    # 95 % Wilson intervals; balanced accuracy's is the mean of its two rates' bounds (conservative)
+    accuracy_ci: Optional[tuple] = None
+    balanced_accuracy_ci: Optional[tuple] = None
+    fakes_caught_ci: Optional[tuple] = None
+    reals_accepted_ci: Optional[tuple] = None
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -216,7 +221,9 @@ class ClassificationReport:
 
     def markdown_table(self) -> str:
         rows = ["| | value [95 % interval] |", "|---|---|"]
-        intervals = {"roc_auc": self.roc_auc_ci}
+        intervals = {"roc_auc": self.roc_auc_ci, "accuracy": self.accuracy_ci,
+                     "balanced_accuracy": self.balanced_accuracy_ci, "fakes_caught": self.fakes_caught_ci,
+                     "reals_accepted": self.reals_accepted_ci}
         for k in ("n", "accuracy", "balanced_accuracy", "roc_auc", "fakes_caught", "reals_accepted", "threshold"):
             v = getattr(self, k)
             text = format_interval(v, intervals.get(k), 4) if isinstance(v, float) else str(v)
@@ -262,11 +269,15 @@ def classification_report(labels: Sequence[int], scores: Sequence[float], thresh
                 rate, groups = rate_by_group(pred[m] == y[m], who)
                 per_source[name].people, per_source[name].accuracy_by_person = groups, rate
                 per_source[name].accuracy_by_person_ci = rate_interval(rate * groups, groups)
+    caught_ci, accepted_ci = rate_interval(tp, n_fake), rate_interval(tn, n_real)
     return ClassificationReport(
         n=len(y), n_real=n_real, n_fake=n_fake, threshold=float(threshold),
         accuracy=float((pred == y).mean()) if len(y) else float("nan"), balanced_accuracy=bal,
         roc_auc=roc_auc(y, p), fakes_caught=tpr, reals_accepted=tnr,
-        confusion=[[tn, fp], [fn, tp]], per_source=per_source, roc_auc_ci=auc_interval(y, p))
+        confusion=[[tn, fp], [fn, tp]], per_source=per_source, roc_auc_ci=auc_interval(y, p),
+        accuracy_ci=rate_interval(tp + tn, len(y)), fakes_caught_ci=caught_ci, reals_accepted_ci=accepted_ci,
+        balanced_accuracy_ci=(float(np.mean([caught_ci[0], accepted_ci[0]])),
+                              float(np.mean([caught_ci[1], accepted_ci[1]]))))
 
 
 def rate_by_group(hits, groups) -> tuple[float, int]:

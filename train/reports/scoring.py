@@ -52,7 +52,8 @@ def open_scorer(model_path: str | os.PathLike, backend: str = "auto") -> tuple[M
     from fakeface.edge.backends import open_model
 
     runner = open_model(model_path, backend=backend)
-    return contract, lambda x: fake_probabilities(runner.run(x)[0])
+    # An exported file may output the logit (its sidecar says so): p(fake) is its sigmoid.
+    return contract, lambda x: fake_probabilities(runner.run(x)[0], contract.output)
 
 
 def score_batches(score: Callable, images: np.ndarray, batch_size: int) -> np.ndarray:
