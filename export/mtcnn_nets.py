@@ -170,9 +170,9 @@ def export_nets(out_dir: Path, formats: Optional[Sequence[ExportFormat]] = None)
     from importlib.metadata import version
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     formats = formats or formats_in_order(MTCNN_NET_FORMATS)
-    models = load_keras_nets()
+    models = load_keras_nets()  # first: without TensorFlow, no empty --out folder is left behind
+    out_dir.mkdir(parents=True, exist_ok=True)
     files = {}
     for name in NETS:
         for fmt in formats:
