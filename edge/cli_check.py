@@ -91,8 +91,22 @@ class CheckTally:
                 f"judged fake, {plural(self.errors, 'error')}, {seconds:.1f} s")
 
 
-def threshold_header(threshold: float) -> str:
-    return f"threshold {threshold:.4g}: a face with p(fake) at or above it is judged FAKE"
+# Hex digits of the model file's sha256 in check's output: enough to tell two models apart.
+SHA256_PREFIX = 12
+
+
+def model_identity(checker) -> dict:
+    """The classifier file check used: its name and the start of its sha256 (the sidecar's,
+    which loading verified against the file; computed when the sidecar has none)."""
+    from .contract import file_sha256
+
+    path = checker.classifier.model_path
+    return {"file": path.name, "sha256": (checker.contract.sha256 or file_sha256(path))[:SHA256_PREFIX]}
+
+
+def header(model: dict, threshold: float) -> str:
+    return (f"model {model['file']} (sha256 {model['sha256']}), threshold {threshold:.4g}: "
+            f"a face with p(fake) at or above it is judged FAKE")
 
 
 def table_lines(report) -> str:
@@ -124,13 +138,14 @@ def check_one(checker, copies, root: Path, path: Path, problem):
     return report
 
 
-def print_report(report, threshold: float, as_json: bool) -> None:
+def print_report(report, threshold: float, model: dict, as_json: bool, out) -> None:
+    """One input's result through ``out`` (a Progress: lines never overlap its bar)."""
     if not as_json:
-        print(table_lines(report), flush=True)
+        out.print(table_lines(report))
         return
-    print(dumps({**report.to_json(), "threshold": round(threshold, 5)}), flush=True)
+    out.print(dumps({**report.to_json(), "threshold": round(threshold, 5), "model": model}))
     if report.error:  # keep the person at the terminal informed too
-        print(f"fakeface check: {report.path}: {report.error}", file=sys.stderr)
+        out.print(f"fakeface check: {report.path}: {report.error}", file=sys.stderr)
 
 
 def run(args) -> int:
@@ -138,6 +153,7 @@ def run(args) -> int:
     from .errors import OptionsError
     from .imageio import iter_image_paths
     from .pipeline import CheckerOptions, FakeFaceChecker
+    from .progress import Progress
 
     started = time.perf_counter()
     problem = out_dir_problem(Path(args.annotate)) if args.annotate else None
@@ -150,16 +166,22 @@ def run(args) -> int:
     checker = FakeFaceChecker.create_from_options(opts)  # model errors -> exit 2 in cli.main
     copies = AnnotatedCopies(Path(args.annotate)) if args.annotate else None
     tally = CheckTally()
+    model = model_identity(checker)
     if not args.json:
-        print(threshold_header(checker.threshold), flush=True)
+        print(header(model, checker.threshold), flush=True)
+    progress = None
     try:
         with checker:
-            for root in args.paths:
-                for path, problem in iter_image_paths([root]):
-                    report = check_one(checker, copies, Path(root), path, problem)
-                    tally.add(report, checker.contract.labels[1], is_image=problem is None)
-                    print_report(report, checker.threshold, args.json)
+            inputs = [(root, path, problem) for root in args.paths for path, problem in iter_image_paths([root])]
+            progress = Progress(len(inputs), unit="image")  # on stderr, only on a terminal
+            for root, path, problem in inputs:
+                report = check_one(checker, copies, Path(root), path, problem)
+                tally.add(report, checker.contract.labels[1], is_image=problem is None)
+                print_report(report, checker.threshold, model, args.json, progress)
+                progress.update()
     finally:  # after Ctrl-C too: what was done, and where the copies are
+        if progress is not None:
+            progress.close()
         if copies is not None:
             print(f"fakeface check: {plural(copies.count, 'annotated copy', 'annotated copies')} written under "
                   f"{copies.out_dir}/", file=sys.stderr)

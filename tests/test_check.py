@@ -132,7 +132,8 @@ def test_threshold_is_shown_and_can_be_overridden(sample_photo, capsys):
     header = out.splitlines()[0]
     with FakeFaceChecker(CheckerOptions()) as checker:
         model_threshold = checker.threshold
-    assert header.startswith(f"threshold {model_threshold:.4g}") and "FAKE" in header
+    assert header.startswith("model fakeface.tflite (sha256 ") and "FAKE" in header
+    assert f"), threshold {model_threshold:.4g}: " in header
     assert out.count("threshold") == 1
     code, out, err = run_cli(["check", str(sample_photo), "--json"], capsys)
     report = json.loads(out)
