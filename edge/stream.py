@@ -27,9 +27,21 @@ UNSURE = "unsure"
 @dataclass
 class FrameDecision:
     index: int
-    label: str  # real | fake | no-face: the most confident face decides
-    fake_probability: Optional[float]
+    label: str  # real | fake | no-face: any face judged fake makes the frame fake (frame_decision)
+    fake_probability: Optional[float]  # the deciding face's: the highest of the frame's faces
     faces: list[FaceResult]
+
+
+def frame_decision(index: int, faces: list[FaceResult], real_label: str = "real") -> FrameDecision:
+    """One frame's label for a spoof check: every face found counts, and any face judged fake
+    vetoes (a printed or on-screen face held beside a real one makes the frame fake, whichever
+    face the detector is surer of).  The frame is real only when every face is; its p(fake)
+    is the highest of its faces' (the face that decided).  No face: "no-face"."""
+    if not faces:
+        return FrameDecision(index, NO_FACE, None, faces)
+    vetoes = [f for f in faces if f.label != real_label]
+    decider = max(vetoes or faces, key=lambda f: f.fake_probability)
+    return FrameDecision(index, decider.label, decider.fake_probability, faces)
 
 
 class VerdictSmoother:
@@ -102,7 +114,8 @@ def watch(
 ) -> WatchSummary:
     """Run ``check`` on each frame of ``source`` and smooth the result.
 
-    ``source`` is a camera index or a video path.  ``on_frame(decision, verdict, fps)``
+    ``source`` is a camera index or a video path; each frame is labelled by `frame_decision`
+    (any face judged fake vetoes).  ``on_frame(decision, verdict, fps)``
     is called after every checked frame.  Returns when the stream ends, after too
     many failed reads, after ``max_frames``, or on Ctrl-C.
     """
@@ -150,11 +163,7 @@ def watch(
                     summary.errors.append(f"frame {summary.frames_read}: {exc}")
                 continue
             summary.frames_checked += 1
-            if faces:
-                top = faces[0]
-                decision = FrameDecision(summary.frames_read, top.label, top.fake_probability, faces)
-            else:
-                decision = FrameDecision(summary.frames_read, NO_FACE, None, faces)
+            decision = frame_decision(summary.frames_read, faces, real_label)
             summary.verdict = smoother.update(decision.label)
             elapsed = time.perf_counter() - started
             summary.fps = summary.frames_checked / elapsed if elapsed > 0 else 0.0

@@ -49,7 +49,12 @@ def float_source(job) -> Path:
 
         # Folds constants and infers shapes, as onnxruntime recommends before static quantisation.
         quant_pre_process(str(raw), str(pre), skip_symbolic_shape=True)
-    except Exception:  # pre-processing is an optimisation; the raw graph quantises too
+    except Exception as exc:  # pre-processing is an optimisation; the raw graph quantises too
+        import sys  # ...but it is another graph that gets quantised, so say so
+
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        print(f"fakeface export: onnxruntime's quant_pre_process failed ({reason}); quantising the graph "
+              "without its constant folding and shape inference", file=sys.stderr)
         pre = raw
     job.cache["onnx_float"] = pre
     return pre

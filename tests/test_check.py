@@ -16,22 +16,9 @@ from fakeface.edge.cli import main
 from fakeface.edge.imageio import load_image
 from fakeface.edge.pipeline import MIN_FACE_BOX_SHARE, CheckerOptions, FakeFaceChecker
 
-from conftest import SURE_FACE_BACKEND_GAP
+from conftest import ASTRONAUT_FACE, SURE_FACE_BACKEND_GAP, iou
 
 hostile_files = pytest.importorskip("hostile_files", reason="needs Pillow (the [dev] extra)")
-
-# Where the astronaut's face is in the 512x512 sample (checked by eye on an annotated copy).
-ASTRONAUT_FACE = (180, 65, 85, 107)
-
-
-def iou(a, b):
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    return inter / (aw * ah + bw * bh - inter)
-
 
 def run_cli(args, capsys):
     code = main(args)

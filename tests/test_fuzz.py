@@ -19,6 +19,8 @@ from fakeface.edge.errors import FakeFaceError  # noqa: E402
 from fakeface.edge.imageio import decode_image  # noqa: E402
 from fakeface.edge.pipeline import CheckerOptions, FakeFaceChecker  # noqa: E402
 
+from conftest import iou  # noqa: E402
+
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -77,7 +79,7 @@ def test_detect_and_classify_any_rgb_array(checker, img):
 
 
 # The sample's face with some of its surroundings, and where the face is in that patch
-# (test_check.ASTRONAUT_FACE, moved by the patch's corner).
+# (conftest.ASTRONAUT_FACE, moved by the patch's corner).
 PATCH_ROWS, PATCH_COLS = slice(30, 210), slice(140, 320)
 FACE_IN_PATCH = (40, 35, 85, 107)
 
@@ -87,12 +89,6 @@ def face_patch(sample_photo):
     from fakeface.edge.imageio import load_image
 
     return load_image(sample_photo)[PATCH_ROWS, PATCH_COLS]
-
-
-def iou(a, b):
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
 
 
 # Derandomised: the same examples on every run.  Over 150 random draws from these ranges the

@@ -16,6 +16,8 @@ from fakeface.edge.imageio import load_image
 from fakeface.edge.pipeline import CheckerOptions, FakeFaceChecker
 from fakeface.edge.working_image import DEFAULT_WORKING_PIXELS, WorkingImage
 
+from conftest import ASTRONAUT_FACE, iou
+
 # The edge runtime's promise for a 12-MP photo at the default settings: the whole process...
 PEAK_RSS_LIMIT_MB = 400
 # ...and what the photo itself adds over the 512x512 sample (decoding, the working copy, crops).
@@ -23,8 +25,6 @@ PHOTO_COST_LIMIT_MB = 260
 # Under emulation (tests/arm64/run_arm64.sh sets this) QEMU's translated-code cache counts
 # towards the process's RSS, so only the photo's own cost is held to its limit there.
 EMULATED = bool(os.environ.get("FAKEFACE_EMULATED"))
-# Where the astronaut's face is in the 512x512 sample (as in test_check.py).
-ASTRONAUT_FACE = (180, 65, 85, 107)
 
 # Runs `fakeface check` as its only child, so the peak is that command's and nobody else's.
 _MEASURE = """
@@ -35,13 +35,6 @@ print(proc.stdout, end="")
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
 sys.exit(proc.returncode)
 """
-
-
-def iou(a, b):
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def place(face, scale, x0, y0):

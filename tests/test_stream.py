@@ -6,7 +6,7 @@ import numpy as np
 
 from fakeface.edge.errors import ImageError
 from fakeface.edge.faces import FaceResult
-from fakeface.edge.stream import NO_FACE, UNSURE, VerdictSmoother, watch
+from fakeface.edge.stream import NO_FACE, UNSURE, VerdictSmoother, frame_decision, watch
 
 FRAME = np.zeros((48, 64, 3), np.uint8)
 
@@ -102,3 +102,52 @@ def test_max_frames_stops_the_loop():
               on_frame=lambda d, v, fps: seen.append((d.label, v)))
     assert s.frames_read == 4 and s.stop_reason.startswith("reached")
     assert seen[-1] == (NO_FACE, UNSURE)  # 4 of a 15-frame window is not yet a verdict
+
+
+def scored(label, p, score):
+    return FaceResult((1, 1, 10, 10), score, [], p, label)
+
+
+def test_any_face_judged_fake_vetoes_the_frame():
+    """A spoof check: a printed or on-screen face held beside a real one makes the frame fake,
+    even where the detector is surer of the real face (listed first)."""
+    frames = [
+        [scored("real", 0.02, 0.999), scored("fake", 0.91, 0.90)],  # the real face is the surer
+        [scored("real", 0.02, 0.999), scored("real", 0.40, 0.95)],
+        [scored("fake", 0.70, 0.98), scored("fake", 0.95, 0.97), scored("real", 0.1, 0.99)],
+        [],
+    ]
+    cap = FakeCapture([FRAME] * len(frames))
+    seen = []
+    watch(0, lambda rgb: frames[len(seen)], window=1, capture_factory=lambda src: cap,
+          on_frame=lambda d, v, fps: seen.append(d))
+    assert [(d.label, d.fake_probability) for d in seen] == [
+        ("fake", 0.91), ("real", 0.40), ("fake", 0.95), (NO_FACE, None)]
+    assert [len(d.faces) for d in seen] == [2, 2, 3, 0]
+
+
+def test_the_real_label_comes_from_the_model():
+    decision = frame_decision(1, [scored("genuine", 0.1, 0.99), scored("spoof", 0.8, 0.9)], real_label="genuine")
+    assert decision.label == "spoof" and decision.fake_probability == 0.8
+
+
+def test_default_smoothing_is_9_of_the_last_15_frames():
+    s = VerdictSmoother()
+    assert (s.window, s.min_share) == (15, 0.6)
+    verdicts = [s.update("real") for _ in range(9)]
+    assert verdicts == [UNSURE] * 8 + ["real"]  # 60 % of 15 frames: 9 of them
+    for _ in range(6):
+        s.update("fake")
+    assert s.verdict == "real"  # 9 real, 6 fake
+    assert s.update("fake") == UNSURE  # the oldest real leaves: 8 real, 7 fake
+    for _ in range(2):
+        s.update("fake")
+    assert s.verdict == "fake"  # 6 real, 9 fake
+
+
+def test_watch_smooths_over_15_frames_by_default():
+    cap = FakeCapture([FRAME] * 12)
+    verdicts = []
+    s = watch(0, lambda rgb: [face("real", 0.1)], capture_factory=lambda src: cap,
+              on_frame=lambda d, v, fps: verdicts.append(v))
+    assert verdicts == [UNSURE] * 8 + ["real"] * 4 and s.verdict == "real"
