@@ -14,12 +14,12 @@ from fakeface.edge.cli import main
 from fakeface.edge.contract import load_contract
 from fakeface.edge.imageio import load_image
 from fakeface.edge.pipeline import FakeFaceChecker
-from fakeface.export.kit_build import build_kit
-from fakeface.export.kit_files import load_json
-from fakeface.export.kit_golden import trace_photos, write_trace
-from fakeface.export.kit_photos import kit_photos
-from fakeface.export.kit_stages import STAGES, STAGES_BY_KEY
-from fakeface.export.kit_verify import verify
+from fakeface.export.kit.build import build_kit
+from fakeface.export.kit.files import load_json
+from fakeface.export.kit.golden import trace_photos, write_trace
+from fakeface.export.kit.photos import kit_photos
+from fakeface.export.kit.stages import STAGES, STAGES_BY_KEY
+from fakeface.export.kit.verify import verify
 
 # What an app repository can carry besides the classifier files, whose size is the model's
 # own (an app keeps one of the variants): detector nets, photos, vectors, docs.
@@ -93,7 +93,7 @@ def test_edge_runtime_on_the_other_runtime_reproduces_the_golden_vectors(kit, tm
 def _kit_variants(kit: Path) -> list:
     """The kit's classifier variants, as ClassifierVariant rows pointing at the kit's copies."""
     from fakeface.export.formats import FORMATS_BY_KEY
-    from fakeface.export.kit_models import ClassifierVariant
+    from fakeface.export.kit.models import ClassifierVariant
 
     pipeline = load_json(kit / "pipeline.json")
     return [ClassifierVariant(FORMATS_BY_KEY[v["format"]], kit / v["file"], load_contract(kit / v["file"]))

@@ -22,12 +22,12 @@ from fakeface.edge.backends import open_model  # noqa: E402
 from fakeface.edge.checker_options import CheckerOptions  # noqa: E402
 from fakeface.edge.cli import main  # noqa: E402
 from fakeface.edge.contract import sigmoid  # noqa: E402
-from fakeface.export.kit_build import build_kit  # noqa: E402
-from fakeface.export.kit_files import load_json  # noqa: E402
-from fakeface.export.kit_golden import trace_photos, write_trace  # noqa: E402
-from fakeface.export.kit_photos import kit_photos  # noqa: E402
-from fakeface.export.kit_stages import LOGIT_ABS, STAGES_BY_KEY  # noqa: E402
-from fakeface.export.kit_verify import verify  # noqa: E402
+from fakeface.export.kit.build import build_kit  # noqa: E402
+from fakeface.export.kit.files import load_json  # noqa: E402
+from fakeface.export.kit.golden import trace_photos, write_trace  # noqa: E402
+from fakeface.export.kit.photos import kit_photos  # noqa: E402
+from fakeface.export.kit.stages import LOGIT_ABS, STAGES_BY_KEY  # noqa: E402
+from fakeface.export.kit.verify import verify  # noqa: E402
 
 SIZE = 32
 FORMATS = "tflite-int8,onnx-int8,tflite-fp32"
@@ -81,7 +81,7 @@ def test_the_classifier_stage_is_the_logit_with_a_tolerance_in_logit_units(kit, 
 
 def test_the_other_runtime_reproduces_the_logits_within_tolerance(kit):
     from fakeface.export.formats import FORMATS_BY_KEY
-    from fakeface.export.kit_models import ClassifierVariant
+    from fakeface.export.kit.models import ClassifierVariant
     from fakeface.edge.contract import load_contract
 
     variants = [ClassifierVariant(FORMATS_BY_KEY[v["format"]], kit / v["file"], load_contract(kit / v["file"]))

@@ -10,8 +10,8 @@ import pytest
 from fakeface.edge.checker_options import CheckerOptions
 from fakeface.edge.mtcnn import stages
 from fakeface.edge.mtcnn.detector import DetectorOptions
-from fakeface.export.kit_models import classifier_variants
-from fakeface.export.kit_pipeline import CONSTANTS, build_pipeline
+from fakeface.export.kit.models import classifier_variants
+from fakeface.export.kit.pipeline import CONSTANTS, build_pipeline
 
 NET_FILES = {"pnet": ["pnet.tflite"], "rnet": ["rnet.tflite"], "onet": ["onet.tflite"]}
 

@@ -1,7 +1,7 @@
-"""``fakeface export``: Keras model -> TFLite/ONNX files, each checked against Keras before it is published.
+"""``fakeface export MODEL``: Keras model -> TFLite/ONNX files, each checked against Keras before it is published.
 
-Registration imports only this module, the format table and the sub-commands' parsers
-(ship, mtcnn-nets, kit); TensorFlow, tf2onnx and onnxruntime are imported inside ``run``.
+Registering it imports only the format table; TensorFlow, tf2onnx and onnxruntime are
+imported inside ``run``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ import sys
 
 from fakeface.edge.cli_numbers import count_or_zero, percent, positive_int
 
-from .formats import FORMATS
-from .kit_cli import build_kit_parser
-from .mtcnn_nets_cli import build_nets_parser
-from .ship_cli import build_ship_parser
-from .subcommands import attach
+from ..formats import FORMATS
 
 EXIT_OK, EXIT_GATE_FAILED = 0, 1
 
@@ -54,7 +50,8 @@ examples:
 """
 
 
-def register(subparsers) -> argparse.ArgumentParser:
+def build_export_parser(subparsers) -> argparse.ArgumentParser:
+    """The ``export`` parser itself; its sub-commands are attached by the package (see ``__init__``)."""
     table = "\n".join(
         f"  {f.key:<16}{f.name}: {f.help}" for f in FORMATS
     )
@@ -98,12 +95,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--latency-runs", type=positive_int, default=30, metavar="N",
                    help="single-crop runs per format for the median latency (default 30)")
     p.set_defaults(func=run)
-    attach(p, {"kit": build_kit_parser, "ship": build_ship_parser, "mtcnn-nets": build_nets_parser})
     return p
 
 
 def run(args) -> int:
-    from .api import export_model
+    from ..api import export_model
 
     report = export_model(
         args.model,

@@ -1,7 +1,7 @@
 """``fakeface export kit``: the mobile port kit's command line (build, or --verify a port's dumps).
 
-It hangs below ``fakeface export`` (see :mod:`.subcommands`).  Nothing here needs
-TensorFlow.
+It hangs below ``fakeface export`` (see :mod:`.subcommands`); the kit itself is
+:mod:`fakeface.export.kit`.  Nothing here needs TensorFlow.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _run_build(args) -> int:
     from fakeface.edge.checker_options import CheckerOptions
     from fakeface.edge.classifier import MODELS_DIR
 
-    from .kit_build import build_kit
+    from ..kit.build import build_kit
 
     summary = build_kit(args.kit, args.models or MODELS_DIR, CheckerOptions(threads=args.threads))
     for name, size in summary.files:
@@ -61,7 +61,7 @@ def _run_build(args) -> int:
 
 
 def _run_verify(args) -> int:
-    from .kit_verify import verify
+    from ..kit.verify import verify
 
     report = verify(args.kit, args.candidate, partial=args.partial)
     for line in report.lines():
@@ -76,7 +76,7 @@ def _run_verify(args) -> int:
 
 
 def run(args) -> int:
-    from .errors import ExportError
+    from ..errors import ExportError
 
     if args.candidate and not args.verify:
         raise ExportError("--candidate needs --verify")

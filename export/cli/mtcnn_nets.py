@@ -1,4 +1,4 @@
-"""``fakeface export mtcnn-nets``: the command line of :mod:`.mtcnn_nets` (the detector's P-, R-, O-Net).
+"""``fakeface export mtcnn-nets``: the command line of :mod:`fakeface.export.mtcnn_nets` (the detector's P-, R-, O-Net).
 
 Registering it imports only the format table; TensorFlow and the ``mtcnn`` package are
 imported when it runs.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from .formats import MTCNN_NET_FORMATS
+from ..formats import MTCNN_NET_FORMATS
 
 DESCRIPTION = """\
 Convert the mtcnn package's P-, R- and O-Net to the edge runtime's formats, write
@@ -30,8 +30,8 @@ def build_nets_parser(parser_class, prog: str) -> argparse.ArgumentParser:
 
 def chosen_formats(keys: str) -> list:
     """The table rows named in ``keys``; only the fp32 rows the nets are converted to are allowed."""
-    from .errors import ExportError
-    from .formats import formats_in_order
+    from ..errors import ExportError
+    from ..formats import formats_in_order
 
     formats = formats_in_order(keys)
     other = [f.key for f in formats if f.key not in MTCNN_NET_FORMATS]
@@ -43,7 +43,7 @@ def chosen_formats(keys: str) -> list:
 def run(args) -> int:
     from pathlib import Path
 
-    from .mtcnn_nets import NetParity, export_nets, net_parity, parity_table
+    from ..mtcnn_nets import NetParity, export_nets, net_parity, parity_table
 
     formats = chosen_formats(args.formats)
     if args.check_only:

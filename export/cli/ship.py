@@ -1,4 +1,4 @@
-"""``fakeface export ship``: the command line of :mod:`.ship` (make passing exports the default models).
+"""``fakeface export ship``: the command line of :mod:`fakeface.export.ship` (make passing exports the default models).
 
 Registering it imports only the format table; the copying code is imported when it runs.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from .formats import ship_preference
+from ..formats import ship_preference
 
 DESCRIPTION = """\
 Install files exported by 'fakeface export' as the edge runtime's default models
@@ -38,7 +38,7 @@ def build_ship_parser(parser_class, prog: str) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from .ship import ship
+    from ..ship import ship
 
     for path in ship(args.export_dir, args.to, args.tflite, args.onnx):
         print(f"shipped {path}")

@@ -19,13 +19,13 @@ from fakeface.edge.checker_options import CheckerOptions
 from fakeface.edge.classifier import MODELS_DIR
 from fakeface.edge.mtcnn.nets import NET_NAMES
 
-from .errors import ExportError
-from .kit_files import save_json, tree_size
-from .kit_golden import GOLDEN_DIR, INDEX_NAME, write_golden
-from .kit_models import classifier_variants, copy_classifier, copy_mtcnn_nets
-from .kit_photos import encode_png, kit_photos
-from .kit_pipeline import build_pipeline
-from .kit_porting import porting_markdown
+from ..errors import ExportError
+from .files import save_json, tree_size
+from .golden import GOLDEN_DIR, INDEX_NAME, write_golden
+from .models import classifier_variants, copy_classifier, copy_mtcnn_nets
+from .photos import encode_png, kit_photos
+from .pipeline import build_pipeline
+from .porting import porting_markdown
 
 PIPELINE_NAME = "pipeline.json"
 PORTING_NAME = "PORTING.md"

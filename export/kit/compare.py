@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kit_stages import Stage
+from .stages import Stage
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import numpy as np
 from fakeface.edge.atomic import write_bytes_atomic, write_text_atomic
 from fakeface.edge.strict_json import dumps
 
-from .errors import ExportError
+from ..errors import ExportError
 
 
 def save_array(path: Path, array: np.ndarray) -> None:

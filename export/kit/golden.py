@@ -15,11 +15,11 @@ from fakeface.edge.classifier import Classifier
 from fakeface.edge.mtcnn.detector import Detector
 from fakeface.edge.mtcnn.nets import open_nets, pick_format
 
-from .errors import ExportError
-from .kit_files import save_array, save_json
-from .kit_photos import KitPhoto
-from .kit_stages import LEVEL_RULE, PATCH_SAMPLES, STAGES
-from .kit_trace import StageTrace, check_against_detector, trace_classifiers, trace_detection
+from ..errors import ExportError
+from .files import save_array, save_json
+from .photos import KitPhoto
+from .stages import LEVEL_RULE, PATCH_SAMPLES, STAGES
+from .trace import StageTrace, check_against_detector, trace_classifiers, trace_detection
 
 GOLDEN_DIR = "golden"
 INDEX_NAME = "index.json"

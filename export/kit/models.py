@@ -22,8 +22,8 @@ from fakeface.edge.contract import ModelContract, file_sha256, load_contract, si
 from fakeface.edge.errors import ModelError
 from fakeface.edge.mtcnn import nets as mtcnn_nets
 
-from .errors import ExportError
-from .formats import FORMATS_BY_KEY, ExportFormat
+from ..errors import ExportError
+from ..formats import FORMATS_BY_KEY, ExportFormat
 
 MTCNN_SIDECAR = "mtcnn_nets.json"
 KIT_MODEL_STEM = "fakeface"

@@ -16,7 +16,7 @@ from fakeface.edge.checker_options import CheckerOptions
 from fakeface.edge.mtcnn import boxes, nets, pyramid, stages
 from fakeface.edge.pipeline import MIN_FACE_BOX_SHARE
 
-from .kit_model_io import model_input
+from .model_io import model_input
 
 SCHEMA = 1
 

@@ -6,7 +6,7 @@ built, so every number in it is the kit's own.
 
 from __future__ import annotations
 
-from .kit_stages import STAGES
+from .stages import STAGES
 
 # pipeline.json entries that state each stage's rule (dotted paths into the tree).
 STAGE_RULES = {

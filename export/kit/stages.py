@@ -4,7 +4,7 @@ This table is the one place a stage is described.  The kit's golden index, the
 ``--verify`` comparison and PORTING.md's stage list are all written from it, so a
 tolerance or a file name is never typed twice.
 
-Comparison kinds (see kit_compare.py):
+Comparison kinds (see compare.py):
 
 * ``levels``: rows scale, height, width; sizes must be equal, scales within ``scale``.
 * ``array``: float arrays of equal shape, max |difference| within ``abs``.

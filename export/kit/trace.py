@@ -25,8 +25,8 @@ from fakeface.edge.mtcnn.nms import SCORE, nms
 from fakeface.edge.mtcnn.pyramid import PyramidPlan
 from fakeface.edge.pipeline import MIN_FACE_BOX_SHARE
 
-from .errors import ExportError
-from .kit_stages import PATCH_SAMPLES, STAGES_BY_KEY
+from ..errors import ExportError
+from .stages import PATCH_SAMPLES, STAGES_BY_KEY
 
 # Corners and scores the traced cascade may differ from Detector's by: none in practice
 # (the same functions on the same inputs); the margin only absorbs summation order.
@@ -35,7 +35,7 @@ SAME_RESULT_ATOL = 1e-6
 
 @dataclass
 class StageTrace:
-    """Every stage's array for one photo, by file name (see kit_stages.STAGES)."""
+    """Every stage's array for one photo, by file name (see stages.STAGES)."""
 
     arrays: dict = field(default_factory=dict)
     chosen_level: int = 0
@@ -149,5 +149,5 @@ def check_against_detector(trace: StageTrace, detector: Detector, image: np.ndar
     got = clip_to_image(onet_nms, image.shape[0], image.shape[1])
     if expected.shape != got.shape or not np.allclose(expected, got, rtol=0, atol=SAME_RESULT_ATOL):
         raise ExportError(f"the kit's stage-by-stage cascade found {len(got)} face(s) where the edge Detector "
-                          f"finds {len(expected)} (or different boxes); export/kit_trace.py no longer follows "
+                          f"finds {len(expected)} (or different boxes); export/kit/trace.py no longer follows "
                           "fakeface.edge.mtcnn.stages")

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .errors import ExportError
-from .kit_compare import StageDiff, compare
-from .kit_files import load_array, load_json
-from .kit_golden import GOLDEN_DIR, INDEX_NAME
-from .kit_stages import STAGES, STAGES_BY_KEY, stage_index
+from ..errors import ExportError
+from .compare import StageDiff, compare
+from .files import load_array, load_json
+from .golden import GOLDEN_DIR, INDEX_NAME
+from .stages import STAGES, STAGES_BY_KEY, stage_index
 
 
 @dataclass(frozen=True)
