@@ -53,6 +53,12 @@ def run_benchmark(s: BenchSettings, log=lambda msg: print(msg, file=sys.stderr))
     models, notes = ([], [])
     if "classify" in s.stages or "e2e" in s.stages or s.with_reference:
         models, notes = discover_models(s.model_files, s.models_dir, exclude)
+    if "tflite-runtime" not in exclude:
+        # How the legacy interpreter runs int8 files (and that its threads are capped): one line.
+        from fakeface.edge.tflite_legacy import int8_xnnpack_note
+
+        legacy_note = int8_xnnpack_note()
+        notes = notes + ([legacy_note] if legacy_note else [])
     for n in notes:
         log(f"fakeface bench: {n}")
 

@@ -24,7 +24,8 @@ SUFFIX_BACKENDS = {".tflite": ("litert", "tflite-runtime"), ".onnx": ("onnxrunti
 
 
 def default_threads() -> int:
-    """Interpreter threads when none are asked for: the CPUs this process may use."""
+    """Interpreter threads when none are asked for: the CPUs this process may use
+    (tflite-runtime: 1, edge/tflite_legacy.py)."""
     return usable_cpus()
 
 
@@ -111,14 +112,27 @@ def _native_stderr_muted():
 
 
 class TFLiteRunner(ModelRunner):
-    def __init__(self, path: Path, threads: int, backend: str):
+    """``note``: how tflite-runtime runs the file (edge/tflite_legacy.py); "" for litert.
+    ``stock=True`` opens tflite-runtime as the wheel opens files by default (for comparisons)."""
+
+    note: str = ""
+
+    def __init__(self, path: Path, threads: int, backend: str, stock: bool = False):
         super().__init__(path, threads)
         self.backend = backend
         Interpreter = _tflite_interpreter_class(backend)
         try:
             with _native_stderr_muted():
-                self._interp = Interpreter(model_path=str(path), num_threads=threads)
-                self._interp.allocate_tensors()
+                if backend == "tflite-runtime":
+                    # Its default XNNPACK leaves int8 ops on slow kernels, and its thread pools
+                    # spin: the legacy module turns int8 on and caps the threads.
+                    from .tflite_legacy import legacy_threads, open_interpreter
+
+                    self.threads = threads if stock else legacy_threads(threads)
+                    self._interp, self.note = open_interpreter(Interpreter, str(path), threads, stock)
+                else:
+                    self._interp = Interpreter(model_path=str(path), num_threads=threads)
+                    self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise _explain_tflite_failure(path, backend, exc) from None
         self._in = self._interp.get_input_details()[0]
@@ -271,6 +285,10 @@ def open_model(path: str | os.PathLike, backend: str = "auto", threads: Optional
     if path.stat().st_size == 0:
         raise ModelError(f"{path}: model file is empty")
     name = resolve_backend(path, backend)
+    if threads is None and name == "tflite-runtime":
+        from .tflite_legacy import DEFAULT_THREADS  # its thread pools spin: edge/tflite_legacy.py
+
+        threads = DEFAULT_THREADS
     threads = threads or default_threads()
     if name == "onnxruntime":
         return OnnxRunner(path, threads)
