@@ -7,6 +7,7 @@ them in a real tiny train and export.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fakeface.export.parity import ParityRow, apply_gate
 from fakeface.train.cli.train import warn_small_validation
@@ -44,3 +45,20 @@ def test_train_warns_about_a_small_validation_split(tmp_path, capsys):
     assert capsys.readouterr().err == ""
     warn_small_validation(tmp_path / "nothing")  # a bad folder is train's own error to report
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.tf
+def test_a_one_class_validation_split_plots_a_gap_not_a_flat_zero_auc(tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    from fakeface.edge.cli import main
+    from fakeface.edge.strict_json import loads_strict
+    from fakeface.train.data.layout import scan_folder
+
+    crops = write_synthetic_crops(tmp_path / "crops", n=120, size=32)
+    for s in scan_folder(crops, cropped=True):
+        if s.split == "val" and s.label == 0:
+            s.path.unlink()  # validation keeps its fakes only: AUC is undefined
+    assert main(["train", str(crops), "--out", str(tmp_path / "run"), "--arch", "tiny", "--epochs", "1"]) == 0
+    assert "1 epoch in" in capsys.readouterr().out
+    metrics = loads_strict((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["history"]["val_auc"] == [None]  # Keras logged 0.0

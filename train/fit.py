@@ -21,8 +21,10 @@ import numpy as np
 from fakeface.edge.atomic import remove_stale_partials, write_text_atomic
 from fakeface.edge.interrupts import signals_deferred, sigterm_as_interrupt
 from fakeface.edge.contract import ModelContract, fake_probabilities, file_sha256, save_contract
+from fakeface.edge import strict_json
 from fakeface.edge.errors import FakeFaceError
 from fakeface.edge.tf_environment import set_tf_environment
+from fakeface.edge.wording import plural
 
 from .data.augment import make_augment, make_window
 from .data.dataset import make_dataset
@@ -52,7 +54,7 @@ class TrainResult:
     def summary(self) -> str:
         t = self.metrics.get("test") or {}
         lines = [f"train: wrote {self.model_path} ({self.metrics['architecture']})",
-                 f"  {self.metrics['epochs_run']} epochs in {self.metrics['train_seconds']:.0f} s"]
+                 f"  {plural(self.metrics['epochs_run'], 'epoch')} in {self.metrics['train_seconds']:.0f} s"]
         if t:
             lines.append(f"  test: accuracy {t['accuracy']:.4f}, balanced {t['balanced_accuracy']:.4f}, "
                          f"ROC AUC {t['roc_auc']:.4f} (n={t['n']}, threshold {t['threshold']})")
@@ -300,6 +302,9 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         return fake_probabilities(model.predict(make_dataset(cs, 128, training=False), verbose=0))
 
     val_p, test_p = predict(val_cs), predict(test_cs)
+    if len(np.unique(val_cs.labels)) < 2 and history.get("val_auc"):
+        # Keras logs an AUC of 0.0 for a one-class split: no value, so the plot shows a gap, not a flat 0
+        history["val_auc"] = [None] * len(history["val_auc"])
     threshold = 0.5
     val_rep = (classification_report(val_cs.labels, val_p, threshold, val_cs.sources, people_of_crops(val_cs.paths))
                if len(val_cs) else None)
@@ -326,6 +331,6 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "val": val_rep.to_json() if val_rep else None, "test": test_rep.to_json() if test_rep else None,
         **_held_out_metrics(model, crops, val_p, test_p),
     }
-    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    write_text_atomic(run_dir / "metrics.json", strict_json.dumps(metrics, indent=2) + "\n")
     _plot_run(run_dir, history, crops, val_p, test_p, test_rep)
     return TrainResult(run_dir=run_dir, model_path=model_path, metrics=metrics)
