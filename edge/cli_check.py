@@ -33,7 +33,8 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="auto", choices=["auto", "litert", "tflite-runtime", "onnxruntime"],
                    help="interpreter: auto picks ai-edge-litert for .tflite and onnxruntime for .onnx (default: auto)")
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                   help="CPU threads per model, at least 1 (default: the CPUs this process may use: affinity mask and cgroup quota)")
+                   help="CPU threads per model, at least 1 (default: the CPUs this process may use: affinity mask and cgroup "
+                        "quota; 1 on tflite-runtime, whose threads spin and slow a busy device down)")
     p.add_argument("--min-face", type=face_pixels, default=20, metavar="PX",
                    help="smallest face to look for and report, in pixels: the shorter side of its box, at "
                    "least 12; a box down to 0.9 PX is reported, the detector's box error; larger is faster "
