@@ -124,8 +124,8 @@ def test_measure_photo_gives_every_variant(checker, photo_and_face):
 
 # -- groups, person counting, the flag rule ------------------------------------------------------------
 def test_name_groups():
-    assert name_groups("real/utkface/26_1_2_20170116.jpg.chip.jpg") == {"sex": "female", "race": "Asian", "age": "18-39"}
-    assert name_groups("real/utkface/70_0_3_2017.jpg.chip.jpg") == {"sex": "male", "race": "Indian", "age": "60+"}
+    assert name_groups("real/utkface/26_1_2_20170116.jpg.chip.jpg") == {"sex": "female", "race": "Asian", "sex x race": "female Asian", "age": "18-39"}
+    assert name_groups("real/utkface/70_0_3_2017.jpg.chip.jpg") == {"sex": "male", "race": "Indian", "sex x race": "male Indian", "age": "60+"}
     assert name_groups("real/studio-3dsk/3dsk_male_josef.jpg") == {"sex": "male"}
     assert name_groups("real/nuaa-webcam/nuaa_0009_00_00_01_12.jpg") == {"person": "nuaa_0009"}
     assert name_groups("real/taiwanese-studio/tw_1901a02.jpg") == {"person": "tw_19"}

@@ -14,7 +14,7 @@ import re
 from typing import Optional, Sequence
 
 from ..data.layout import group_of, person_of
-from .metrics import rate_interval
+from .metrics import rate_by_group, rate_interval
 
 _UTKFACE = re.compile(r"^(\d{1,3})_([01])_([0-4])_\d+")
 _3DSK = re.compile(r"^3dsk_(female|male)_", re.IGNORECASE)
@@ -36,7 +36,8 @@ def name_groups(key: str) -> dict:
     name = key.rpartition("/")[2]
     m = _UTKFACE.match(name)
     if m:
-        return {"sex": SEXES[int(m.group(2))], "race": RACES[int(m.group(3))], "age": _age_band(int(m.group(1)))}
+        sex, race = SEXES[int(m.group(2))], RACES[int(m.group(3))]
+        return {"sex": sex, "race": race, "sex x race": f"{sex} {race}", "age": _age_band(int(m.group(1)))}
     groups = {}
     m = _3DSK.match(name)
     if m:
@@ -60,13 +61,8 @@ def acceptance_by_group(accepted: Sequence[bool], keys: Sequence[str]) -> tuple[
     file name numbers one, else the photo itself) of each group's share of accepted faces,
     and how many groups there are.  Without persons it is the plain share of faces; a person
     with 40 frames weighs as much as a person with one.  (None, 0) for no faces."""
-    per_group: dict = {}
-    for ok, key in zip(accepted, keys):
-        hits, n = per_group.get(group_of(key), (0, 0))
-        per_group[group_of(key)] = (hits + bool(ok), n + 1)
-    if not per_group:
-        return None, 0
-    return sum(h / n for h, n in per_group.values()) / len(per_group), len(per_group)
+    rate, units = rate_by_group(list(accepted), [group_of(k) for k in keys])
+    return (None, 0) if units == 0 else (rate, units)
 
 
 def group_interval(acceptance: Optional[float], units: int) -> tuple:

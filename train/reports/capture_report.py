@@ -24,7 +24,7 @@ from .metrics import format_interval
 FLOOR = 0.93
 MAX_DROP = 0.05
 MIN_FACES = 10
-GROUP_ORDER = ("sex", "race", "age", "person")
+GROUP_ORDER = ("sex", "race", "sex x race", "age", "person")
 
 
 @dataclass(frozen=True)
