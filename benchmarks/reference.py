@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .frames import FrameSet
-from .runners import TimingPlan, measure
+from .runners import TimingPlan, measure, whole_passes
 from fakeface.edge.contract import fake_probabilities
 from fakeface.edge.tf_environment import set_tf_environment
 
@@ -92,7 +92,8 @@ def reference_jobs(keras_path: str, frame_sets: Sequence[FrameSet], plan: Timing
                 build = lambda: stacks.append(ReferenceStack(keras_path, threads)) or stacks[0]
             else:
                 build = lambda: stacks[0]
-            m, stack = measure(build, lambda s, i: s.check(fs.frames[i % len(fs.frames)], mf), plan)
+            m, stack = measure(build, lambda s, i: s.check(fs.frames[i % len(fs.frames)], mf),
+                               whole_passes(plan, len(fs.frames)))
             results = [stack.check(f, mf) for f in fs.frames]
             row.faces = [n for n, _ in results]
             row.labels = [[] if p is None else [labels[1] if p >= threshold else labels[0]] for _, p in results]

@@ -34,6 +34,15 @@ class TimingPlan:
             self.runs = DEFAULT_RUNS
 
 
+def whole_passes(plan: TimingPlan, frames: int) -> TimingPlan:
+    """``plan`` with its run count rounded up to whole passes over ``frames`` frames, so that
+    every frame is timed equally often and a row's percentiles weigh each frame the same
+    (a ``seconds`` budget may still stop it early)."""
+    if frames <= 1 or plan.runs is None or plan.runs % frames == 0:
+        return plan
+    return TimingPlan(warmup=plan.warmup, runs=-(-plan.runs // frames) * frames, seconds=plan.seconds)
+
+
 @dataclass
 class Measurement:
     init_ms: Optional[float]

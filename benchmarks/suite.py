@@ -22,7 +22,7 @@ from fakeface.edge.backends import available_backends, backends_for
 
 from .frames import FrameSet
 from .models import ModelFile
-from .runners import Measurement, TimingPlan, measure, opencv_threads, peak_rss_mb
+from .runners import Measurement, TimingPlan, measure, opencv_threads, peak_rss_mb, whole_passes
 from .stats import achieved_gflops
 
 STAGES = ("decode", "detect", "classify", "e2e")
@@ -54,6 +54,7 @@ class BenchRow:
     labels: Optional[list] = None  # per frame, the labels of its faces (e2e)
     flops: Optional[int] = None  # per call; for detect: P-Net pyramid only (a lower bound)
     profile: Optional[dict] = None  # detect, with --profile: mean ms per part of the cascade
+    candidates: Optional[dict] = None  # detect, with --profile: candidates reaching R-/O-Net per frame
     gflops_per_s: Optional[float] = None
     peak_rss_mb: Optional[float] = None
     error: Optional[str] = None
@@ -153,11 +154,12 @@ def detect_jobs(frame_sets, plan, threads, min_faces, exclude_backends=(), profi
         def execute(row: BenchRow) -> None:
             build = lambda: Detector(DetectorOptions(min_face_size=mf, backend=backend, threads=t, model_format=fmt))
             with opencv_threads(t):
-                m, det = measure(build, lambda d, i: d.detect(fs.frames[i % len(fs.frames)]), plan)
+                m, det = measure(build, lambda d, i: d.detect(fs.frames[i % len(fs.frames)]),
+                                 whole_passes(plan, len(fs.frames)))
                 try:
                     row.faces = [len(det.detect(f)) for f in fs.frames]
                     if profile:
-                        row.profile = profile_detector(det, fs.frames, plan)
+                        row.profile, row.candidates = profile_detector(det, fs.frames, plan)
                 finally:
                     det.close()
             fill_row(row, m, pnet_pyramid_flops(fs.size, mf))
@@ -228,7 +230,8 @@ def e2e_jobs(models: Sequence[ModelFile], frame_sets, plan, threads, min_faces) 
                                   detector=DetectorOptions(model_format="auto"))
             with opencv_threads(t):
                 m, checker = measure(lambda: FakeFaceChecker(opts),
-                                     lambda c, i: c.check(fs.frames[i % len(fs.frames)]), plan)
+                                     lambda c, i: c.check(fs.frames[i % len(fs.frames)]),
+                                     whole_passes(plan, len(fs.frames)))
                 try:
                     results = [checker.check(f) for f in fs.frames]
                 finally:

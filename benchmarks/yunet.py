@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .frames import FrameSet
-from .runners import TimingPlan, measure
+from .runners import TimingPlan, measure, whole_passes
 from .suite import BenchRow, Job, fill_row
 
 SCORE_THRESHOLD = 0.9  # OpenCV Zoo's demo default
@@ -42,7 +42,7 @@ def yunet_jobs(path: str, frame_sets: Sequence[FrameSet], plan: TimingPlan, thre
     def make(fs: FrameSet, t: int):
         def execute(row: BenchRow) -> None:
             m, det = measure(lambda: YuNetDetector(path, fs.size, t),
-                             lambda d, i: d.detect(fs.frames[i % len(fs.frames)]), plan)
+                             lambda d, i: d.detect(fs.frames[i % len(fs.frames)]), whole_passes(plan, len(fs.frames)))
             row.faces = [len(det.detect(f)) for f in fs.frames]
             fill_row(row, m)
         return execute

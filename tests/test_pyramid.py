@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fakeface.edge.mtcnn.area import enlarge, integral_image, shrink_integral
+from fakeface.edge.mtcnn.area import IntegralShrink, enlarge, integral_image, shrink_integral
 from fakeface.edge.mtcnn.detector import Detector, DetectorOptions
 from fakeface.edge.mtcnn.nets import bucket_sizes
 from fakeface.edge.mtcnn.pyramid import PyramidPlan, normalize
@@ -25,8 +25,16 @@ def frame(photo, width, height) -> np.ndarray:
     return cv2.resize(photo, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-@pytest.mark.parametrize("size, min_face", [((640, 480), 20), ((640, 480), 80), ((1280, 720), 40), ((300, 200), 10)])
-def test_every_level_matches_resizing_the_normalised_float_image(photo, size, min_face):
+@pytest.mark.parametrize("size, min_face", [((640, 480), 20), ((640, 480), 80), ((1280, 720), 40), ((300, 200), 10),
+                                            ((640, 480), "photo")])
+def test_every_level_matches_resizing_the_normalised_float_image(photo, size, min_face, monkeypatch):
+    if min_face == "photo":
+        # A frame above INTEGRAL_MAX_PIXELS takes the photo path: uint16 copy, levels made
+        # one at a time into a shared buffer.
+        import fakeface.edge.mtcnn.pyramid as pyramid_module
+
+        monkeypatch.setattr(pyramid_module, "INTEGRAL_MAX_PIXELS", 100_000)
+        min_face = 20
     image = frame(photo, *size)
     plan = PyramidPlan(image.shape[0], image.shape[1], min_face, 0.709)
     reference = normalize(image)
@@ -34,9 +42,11 @@ def test_every_level_matches_resizing_the_normalised_float_image(photo, size, mi
     # Each way of resizing gets exercised somewhere in these cases.
     if min_face == 10:
         assert plan.methods[0] == "enlarge"
-    elif min_face == 20:
+    elif min_face == 20 and plan.frame:
         assert {"opencv", "integral"} <= set(plan.methods)
-    # A level is only valid until the next is made: compare each as it comes.
+    elif min_face == 20:
+        assert set(plan.methods) == {"opencv"} and plan._fine is not None
+    # A photo's level is only valid until the next is made: compare each as it comes.
     for (scale, level), method in zip(plan.scan(image), plan.methods):
         h, w = level.shape[1:3]
         if method == "enlarge":
@@ -53,6 +63,28 @@ def test_integral_shrink_is_the_area_average(photo):
     for h, w in ((36, 48), (13, 17), (100, 61)):
         want = cv2.resize(image.astype(np.float64), (w, h), interpolation=cv2.INTER_AREA)
         np.testing.assert_allclose(shrink_integral(sums, (h, w)), want, atol=1e-6)
+
+
+def test_integral_shrink_makes_several_sizes_at_once(photo):
+    image = frame(photo, 640, 480)
+    sums = integral_image(image, np.empty((481, 641, 3), np.int32))
+    sizes = [(36, 48), (13, 17), (100, 61)]
+    together = IntegralShrink(480, 640, sizes)
+    corners = together.corners(sums)
+    for k, size in enumerate(sizes):
+        out = np.empty(size + (3,), np.float64)
+        np.testing.assert_array_equal(together.level(corners, k, out), shrink_integral(sums, size))
+
+
+def test_a_camera_frame_makes_every_level_before_the_first_is_used(photo):
+    """Levels of a frame stay valid for the whole scan (they are all made up front)."""
+    image = frame(photo, 640, 480)
+    plan = PyramidPlan(480, 640, 20, 0.709)
+    levels = [level for _, level in plan.scan(image)]
+    fresh = [level.copy() for _, level in PyramidPlan(480, 640, 20, 0.709).scan(image)]
+    for kept, want in zip(levels, fresh):
+        np.testing.assert_array_equal(kept, want)
+    assert len({id(level.base) for level in levels}) == 1 and not np.shares_memory(levels[0], levels[1])
 
 
 def test_bucket_sizes_add_up_without_padding():
@@ -123,15 +155,89 @@ def test_big_levels_do_not_keep_their_interpreters(photo, monkeypatch, tflite_ba
     np.testing.assert_allclose(transient, kept_all, atol=1e-5)
 
 
-def test_patch_crops_reuse_their_workspace(photo):
-    from fakeface.edge.mtcnn.boxes import Workspace, crop_patches
+def crop_and_resize(image: np.ndarray, box, size: int) -> np.ndarray:
+    """tf.image.crop_and_resize on mtcnn's normalised image, one sample at a time (float64)."""
+    height, width = image.shape[:2]
+    norm = (image.astype(np.float64) - 127.5) / 128
+    out = np.zeros((size, size, 3))
+    y1, y2 = box[1] / height * (height - 1), box[3] / height * (height - 1)
+    x1, x2 = box[0] / width * (width - 1), box[2] / width * (width - 1)
+    for i in range(size):
+        y = y1 + i * (y2 - y1) / (size - 1)
+        for j in range(size):
+            x = x1 + j * (x2 - x1) / (size - 1)
+            if not (0 <= y <= height - 1 and 0 <= x <= width - 1):
+                continue
+            top, left = int(np.floor(y)), int(np.floor(x))
+            bottom, right = min(top + 1, height - 1), min(left + 1, width - 1)
+            fy, fx = y - top, x - left
+            upper = norm[top, left] + (norm[top, right] - norm[top, left]) * fx
+            lower = norm[bottom, left] + (norm[bottom, right] - norm[bottom, left]) * fx
+            out[i, j] = upper + (lower - upper) * fy
+    return out
+
+
+@pytest.mark.parametrize("rgba", [False, True], ids=["rgb gather", "rgba gather"])
+def test_patch_crops_reuse_their_workspace(photo, rgba):
+    from fakeface.edge.mtcnn.boxes import Workspace, crop_patches, rgba_pixels
 
     image = np.ascontiguousarray(photo)
+    pixels = rgba_pixels(image) if rgba else None
     boxes = np.array([[180.2, 90.7, 330.1, 260.4, 0.9], [-20.0, -5.0, 60.0, 70.0, 0.8], [400.5, 300.0, 530.0, 530.0, 0.7]])
     work = Workspace()
-    first = crop_patches(image, boxes, 24, work)
+    first = crop_patches(image, boxes, 24, work, pixels)
     np.testing.assert_array_equal(first, crop_patches(image, boxes, 24))
+    for patch, box in zip(first, boxes):
+        np.testing.assert_allclose(patch, crop_and_resize(image, box, 24), atol=2e-6)
     # Out-of-image samples are mid-grey (0 once normalised), as tf.image.crop_and_resize gives.
     assert np.all(first[1, :2] == 0) and np.all(first[2, -2:] == 0)
-    again = crop_patches(image, boxes[:2], 24, work)
+    again = crop_patches(image, boxes[:2], 24, work, pixels)
     assert np.shares_memory(first, again)
+
+
+@pytest.mark.parametrize("size, min_face", [((640, 480), 20), ((640, 480), 80), ((300, 200), 10)])
+def test_pnet_stage_is_the_per_level_steps_of_mtcnn(photo, tflite_backend, size, min_face):
+    """run_pnet decodes and suppresses every level together; the result is, bit for bit,
+    mtcnn's per-level order: candidates, sorted, NMS 0.5 per level, NMS 0.7 over all, squared."""
+    from fakeface.edge.mtcnn import stages
+    from fakeface.edge.mtcnn.boxes import pnet_candidates, square
+    from fakeface.edge.mtcnn.nets import PROBABILITY, REGRESSION
+    from fakeface.edge.mtcnn.nms import nms
+
+    images = [frame(photo, *size), frame(photo[::-1, ::-1], *size), frame(photo[100:400, 50:450], *size)]
+    with Detector(DetectorOptions(backend=tflite_backend, model_format="tflite", threads=1, min_face_size=min_face)) as det:
+        pnet = det._nets["pnet"]
+        for image in images:
+            plan = PyramidPlan(image.shape[0], image.shape[1], min_face, 0.709)
+            kept = []
+            for scale, level in plan.scan(image):
+                out = pnet.run(level)
+                cands = pnet_candidates(out[REGRESSION][0], out[PROBABILITY][0], scale, 0.6)
+                kept.append(nms(cands, stages.NMS_PNET_LEVEL, "union", presorted=True))
+            want = square(nms(np.concatenate(kept), stages.NMS_PNET_ALL, "union"))
+            got = stages.run_pnet(pnet, image, det.plan_for(*image.shape[:2]), 0.6)
+            assert len(got) > 1
+            np.testing.assert_array_equal(got, want)
+
+
+def test_pnet_nms_matches_nms_level_by_level():
+    """pnet_nms on random boxes with ties and duplicates, levels of 0 to 40 boxes, against
+    nms per level then nms over the survivors."""
+    from fakeface.edge.mtcnn.nms import nms, pnet_nms, sort_by_score
+
+    rng = np.random.default_rng(3)
+    for trial in range(30):
+        counts = rng.integers(0, 40, rng.integers(1, 8))
+        levels = []
+        for n in counts:
+            xy = rng.uniform(0, 200, (n, 2))
+            side = rng.uniform(5, 60, (n, 1))
+            score = np.round(rng.uniform(0.6, 1.0, (n, 1)), 2)  # ties
+            boxes = np.hstack([xy, xy + side, score])
+            if n > 3:
+                boxes[1] = boxes[0]  # an exact duplicate
+            levels.append(sort_by_score(boxes))
+        cands = np.concatenate(levels) if levels else np.empty((0, 5))
+        kept = [nms(level, 0.5, "union", presorted=True) for level in levels]
+        want = nms(np.concatenate(kept), 0.7, "union")
+        np.testing.assert_array_equal(pnet_nms(cands, counts, 0.5, 0.7), want)

@@ -5,9 +5,10 @@ the share covered.  Three exact ways, each fastest somewhere:
 
 * ``shrink_opencv``: OpenCV's INTER_AREA.  It reads the whole input for every level, so a
   tiny level costs as much as a big one (~1 ms per level at 640x480 here).
-* ``shrink_integral``: from an integral image made once per frame; costs in proportion
-  to the *output*, ~50 ns a pixel against OpenCV's ~3.5 ns an input pixel (2-core AVX2
-  x86, one thread), so it wins below about 1/12 of the image's pixels (``INTEGRAL_SHARE``).
+* ``shrink_integral``: from an integral image made once per frame (~0.35 ms at 640x480);
+  costs in proportion to the *output*, ~40 ns a pixel against OpenCV's ~1 ns an input
+  float value (2-core AVX2 x86, one thread), so it wins below about 1/12 of the image's
+  pixels (``INTEGRAL_SHARE``).
 * ``enlarge``: OpenCV interpolates when enlarging, so separable coverage weights
   (only for min_face_size < 12, where the first level is larger than the image).
 """
@@ -47,55 +48,82 @@ def _edges(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class IntegralShrink:
-    """Area means of one level size from an integral image of one image size; the gather
-    indices and weights depend only on those sizes, so a video makes them once.
+    """Area means of one or more level sizes from an integral image of one image size; the
+    gather indices and weights depend only on those sizes, so a video makes them once.
 
     The integral of a piecewise-constant image is bilinear inside every pixel, so
     interpolating the running sums bilinearly at a footprint's fractional corners gives
-    its exact covered sum; four corners per footprint, shared by neighbours.  Rows are
-    kept flat, ((w + 1) * C), so numpy's loops run along a row, not along C = 3.
+    its exact covered sum; four corners per footprint, shared by neighbours.  Every size's
+    corner grid is gathered and interpolated in the same numpy calls (one take for all four
+    corners of all sizes, on flat element indices), so the seven small levels of a
+    640x480 pyramid cost a dozen calls together plus four each to finish.
     """
 
-    def __init__(self, in_h: int, in_w: int, size: tuple[int, int], channels: int = 3):
-        h, w = self.size = size
+    def __init__(self, in_h: int, in_w: int, sizes, channels: int = 3):
+        sizes = [sizes] if isinstance(sizes[0], (int, np.integer)) else list(sizes)
+        self.sizes = [(int(h), int(w)) for h, w in sizes]
+        self.size = self.sizes[0]
         self.channels = channels
-        xi, xf = _edges(in_w, w)
-        yi, yf = _edges(in_h, h)
         stride = in_w + 1
-        self._index = [(rows[:, None] * stride + cols[None, :]).ravel()
-                       for rows, cols in ((yi, xi), (yi, xi + 1), (yi + 1, xi), (yi + 1, xi + 1))]
-        self._fx = np.repeat(xf, channels)[None, :]
-        self._fy = yf[:, None]
-        self._scale = h * w / (in_h * in_w)
+        corners, fxs, fys, self._offsets = [[], [], [], []], [], [], []
+        offset = 0
+        for h, w in self.sizes:
+            xi, xf = _edges(in_w, w)
+            yi, yf = _edges(in_h, h)
+            for k, (dy, dx) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+                corners[k].append(((yi[:, None] + dy) * stride + (xi[None, :] + dx)).ravel())
+            fxs.append(np.broadcast_to(xf[None, :], (h + 1, w + 1)).ravel())
+            fys.append(np.broadcast_to(yf[:, None], (h + 1, w + 1)).ravel())
+            self._offsets.append(offset)
+            offset += (h + 1) * (w + 1)
+        self._count = offset
+        # Flat element indices (pixel * C + channel) and per-element weights: numpy's take
+        # and arithmetic run ~1.5x faster on flat contiguous arrays than on (n, C) rows.
+        pixel = np.concatenate([np.concatenate(c) for c in corners])
+        self._index = (pixel[:, None] * channels + np.arange(channels)).ravel()
+        self._fx = np.repeat(np.concatenate(fxs), channels)
+        self._fy = np.repeat(np.concatenate(fys), channels)
+        self._scales = [h * w / (in_h * in_w) for h, w in self.sizes]
+
+    def corners(self, sums: np.ndarray, work: Optional[Workspace] = None) -> np.ndarray:
+        """(count, C) float64: the interpolated running sums at every size's footprint
+        corners, size after size (each a (h + 1, w + 1) grid)."""
+        work = work or Workspace()
+        n = self._count * self.channels
+        picked = np.take(sums.reshape(-1), self._index, out=work.array("picked", (4 * n,), sums.dtype))
+        grid = work.array("grid", (4 * n,), np.float64)
+        np.copyto(grid, picked)
+        top_left, top_right, bottom_left, bottom_right = (grid[k * n:(k + 1) * n] for k in range(4))
+        # In place: upper = tl + fx * (tr - tl), lower likewise, corner = upper + fy * (lower - upper).
+        top_right -= top_left
+        top_right *= self._fx
+        top_left += top_right
+        bottom_right -= bottom_left
+        bottom_right *= self._fx
+        bottom_left += bottom_right
+        bottom_left -= top_left
+        bottom_left *= self._fy
+        top_left += bottom_left
+        return top_left.reshape(self._count, self.channels)
+
+    def level(self, corners: np.ndarray, index: int, out: np.ndarray, scale: float = 1.0,
+              shift: float = 0.0) -> np.ndarray:
+        """Size ``index``'s area means times ``scale`` plus ``shift``, into ``out`` (h, w, C)."""
+        h, w = self.sizes[index]
+        start = self._offsets[index]
+        grid = corners[start:start + (h + 1) * (w + 1)].reshape(h + 1, w + 1, self.channels)
+        covered = np.subtract(grid[1:, 1:], grid[:-1, 1:])
+        covered -= grid[1:, :-1]
+        covered += grid[:-1, :-1]
+        np.multiply(covered, self._scales[index] * scale, out=out, casting="same_kind")
+        if shift:
+            out += np.asarray(shift, out.dtype)
+        return out
 
     def __call__(self, sums: np.ndarray, work: Optional[Workspace] = None) -> np.ndarray:
-        """(h, w, C) float64 from ``sums`` = integral_image(image); with ``work``, the
-        result lives in its arrays until their next use."""
-        work = work or Workspace()
+        """(h, w, C) float64 area means of the first size, from ``sums`` = integral_image(image)."""
         h, w = self.size
-        c = self.channels
-        flat = sums.reshape(-1, c)
-        shape = (h + 1, (w + 1) * c)
-
-        def at(name: str, index: np.ndarray) -> np.ndarray:
-            picked = np.take(flat, index, axis=0, out=work.array("picked", (index.size, c), sums.dtype))
-            out = work.array(name, shape, np.float64)
-            np.copyto(out, picked.reshape(shape))
-            return out
-
-        top_left, top_right, bottom_left, bottom_right = self._index
-        # In place: upper = tl + fx * (tr - tl), lower likewise, corner = upper + fy * (lower - upper).
-        upper, right = at("upper", top_left), at("right", top_right)
-        upper += np.multiply(np.subtract(right, upper, out=right), self._fx, out=right)
-        lower, right = at("lower", bottom_left), at("right", bottom_right)
-        lower += np.multiply(np.subtract(right, lower, out=right), self._fx, out=right)
-        upper += np.multiply(np.subtract(lower, upper, out=lower), self._fy, out=lower)
-        corner = upper.reshape(h + 1, w + 1, c)
-        covered = np.subtract(corner[1:, 1:], corner[:-1, 1:], out=work.array("covered", (h, w, c), np.float64))
-        covered -= corner[1:, :-1]
-        covered += corner[:-1, :-1]
-        covered *= self._scale
-        return covered
+        return self.level(self.corners(sums, work), 0, np.empty((h, w, self.channels), np.float64))
 
 
 def shrink_integral(sums: np.ndarray, size: tuple[int, int], work: Optional[Workspace] = None) -> np.ndarray:

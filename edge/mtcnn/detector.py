@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ImageError
 from ..faces import FaceBox
-from .boxes import clip_to_image
+from .boxes import RGBA_MIN_PATCHES, clip_to_image, rgba_pixels
 from .nets import open_nets
 from .profile import NoClock
 from .pyramid import PyramidPlan
@@ -25,9 +25,9 @@ from .stages import run_onet, run_pnet, run_rnet
 from .workspace import Workspace
 
 
-# A plan is kept for the next call when its buffers fit in this (a 1080p frame's: 48 MB);
+# A plan is kept for the next call when its buffers fit in this (a 1080p frame's: 65 MB);
 # a 12-MP photo's (143 MB) are freed as soon as its detection is done.
-KEEP_PLAN_BYTES = 64 * 2**20
+KEEP_PLAN_BYTES = 80 * 2**20
 
 
 class InvalidImageArray(ImageError, ValueError):
@@ -114,8 +114,10 @@ class Detector:
             return np.empty((0, 15))
         t_p, t_r, t_o = (float(t) for t in self.options.thresholds)
         cands = run_pnet(self._nets["pnet"], image, plan, t_p, clock)
-        cands = run_rnet(self._nets["rnet"], image, cands, t_r, clock, self._crop_work[0])
-        cands = run_onet(self._nets["onet"], image, cands, t_o, clock, self._crop_work[1])
+        # One RGBA copy of the frame serves both patch crops, where they are many.
+        pixels = rgba_pixels(image) if len(cands) >= RGBA_MIN_PATCHES else None
+        cands = run_rnet(self._nets["rnet"], image, cands, t_r, clock, self._crop_work[0], pixels)
+        cands = run_onet(self._nets["onet"], image, cands, t_o, clock, self._crop_work[1], pixels)
         if plan.nbytes > KEEP_PLAN_BYTES:
             self._plan = None
         return clip_to_image(cands, height, width)

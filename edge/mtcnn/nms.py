@@ -54,3 +54,55 @@ def nms(cands: np.ndarray, threshold: float, method: str = "union", presorted: b
         ov[:, : stop - start] &= np.triu(np.ones((stop - start, stop - start), dtype=bool), k=1)
         suppressed[start:] |= ov.any(axis=0)
     return cands[~suppressed]
+
+
+def _pair_overlap(boxes: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """IoU of the pairs (boxes[first[k]], boxes[second[k]]): entry [first, second] of
+    ``overlap(boxes, boxes)``, the same arithmetic element by element."""
+    a, b = boxes[first], boxes[second]
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    iw = np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])
+    ih = np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])
+    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / (area_a + area_b - inter)
+
+
+_PAIRS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _upper_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(j, i) for every j < i < n; kept per n (a video's levels see the same few counts)."""
+    pairs = _PAIRS.get(n)
+    if pairs is None:
+        pairs = np.triu_indices(n, k=1)
+        if n <= 256:
+            _PAIRS[n] = pairs
+    return pairs
+
+
+def pnet_nms(cands: np.ndarray, counts, level_threshold: float, merged_threshold: float) -> np.ndarray:
+    """P-Net's two suppressions, as :func:`nms` does them one after the other: within each
+    level (``cands`` holds the levels one after the other, ``counts`` rows each, every
+    level sorted best first), then over all the levels' survivors.
+
+    Only pairs of the same level are compared for the first (a frame's levels hold a few
+    dozen candidates each, all levels a few hundred), in one vectorised pass over all
+    levels' pairs; each pair's overlap is computed as :func:`overlap` computes it, so the
+    survivors are the ones :func:`nms` keeps.
+    """
+    firsts, seconds, start = [], [], 0
+    for n in counts:
+        if n > 1:
+            j, i = _upper_pairs(n)
+            firsts.append(j + start)
+            seconds.append(i + start)
+        start += n
+    boxes = cands[:, :4]
+    suppressed = np.zeros(len(cands), dtype=bool)
+    if firsts:
+        first, second = np.concatenate(firsts), np.concatenate(seconds)
+        suppressed[second[_pair_overlap(boxes, first, second) > level_threshold]] = True
+    # Across levels: the survivors in sort_by_score's order, then the same rule.
+    return nms(cands[~suppressed], merged_threshold, "union")

@@ -19,6 +19,9 @@ class NoClock:
     def lap(self, part: str) -> None:
         pass
 
+    def count(self, what: str, n: int) -> None:
+        pass
+
 
 class StageClock(NoClock):
     """Milliseconds per part, summed over every detection timed with it."""
@@ -26,6 +29,8 @@ class StageClock(NoClock):
     def __init__(self):
         self.ms = dict.fromkeys(PARTS, 0.0)
         self.detections = 0
+        # Candidates per detection that reached each net ("rnet", "onet"), in call order.
+        self.counts: dict[str, list[int]] = {}
         self._t = time.perf_counter()
 
     def start(self) -> None:
@@ -36,6 +41,9 @@ class StageClock(NoClock):
         now = time.perf_counter()
         self.ms[part] = self.ms.get(part, 0.0) + (now - self._t) * 1e3
         self._t = now
+
+    def count(self, what: str, n: int) -> None:
+        self.counts.setdefault(what, []).append(int(n))
 
     def per_detection(self) -> dict[str, float]:
         """Mean milliseconds of each part per detection."""

@@ -4,13 +4,21 @@ Follows mtcnn 1.0.0: the number of levels depends only on the image's short side
 first level is ``min_size / min_face_size``, each next one ``scale_factor`` times smaller,
 and a level's size is the truncated product ``int(side * scale)``.
 
-mtcnn normalises the whole image to float, then area-resizes each level.  Here each level
-is area-resized from integers and normalised afterwards (normalising is affine and area
-weights sum to one, so the order does not matter): big levels by OpenCV from a uint16
-copy (image * 256: 6 bytes a pixel, half a float copy), small ones from an integral
-image (area.py).  OpenCV rounds a level resized straight from uint8 to whole grey
-values, and that +-0.5 alone moves MTCNN's boxes: a face at IoU 0.83 with mtcnn's, and
-an extra face, on the parity set.  (With OpenCV 5.0 a uint8 area resize is no faster.)
+mtcnn normalises the whole image to float, then area-resizes each level.  Here a camera
+frame's big levels are made the same way (OpenCV's INTER_AREA on a normalised float32
+copy: its fastest path here, 1.0-1.3 ms a level of a 640x480 frame against 1.5-2 ms from
+uint16), a photo's from a uint16 copy (image * 256: half a float copy) and normalised
+afterwards (normalising is affine and area weights sum to one, so the order does not
+matter), and the small levels from an integral image (area.py).  OpenCV rounds a level
+resized straight from uint8 to whole grey values, and that +-0.5 alone moves MTCNN's
+boxes: a face at IoU 0.83 with mtcnn's, and an extra face, on the parity set.
+
+Every level is an exact area average of the full frame, as in mtcnn.  Cheaper pyramids
+were measured against the parity set (tests/test_mtcnn_parity.py's images and options)
+and rejected: INTER_AREA from the level before (the classic image-pyramid shortcut) blurs
+each level a little more, and 109 of its faces then miss IoU 0.95 or their landmarks
+(worst IoU 0.63); even uniform noise of +-0.05 grey on every level costs a face at IoU
+0.82.  The pyramid's error budget is about 0.01 grey (1/512 here).
 """
 
 from __future__ import annotations
@@ -71,53 +79,95 @@ def level_shapes(height: int, width: int, scales: np.ndarray) -> list[tuple[floa
 
 class PyramidPlan:
     """Everything about a pyramid that depends only on the frame's shape: the levels, how
-    each is resized (see area.py), and the buffers: the uint16 image and/or the integral
-    image, and one level-sized uint16 and float32 buffer that every level reuses in turn
-    (P-Net is done with a level before the next is made).  A video keeps one plan, so its
-    steady state allocates no pyramid memory beyond small temporaries."""
+    each is resized (see area.py), and the buffers.
+
+    A camera frame (up to INTEGRAL_MAX_PIXELS) keeps a normalised float32 copy of itself,
+    which OpenCV shrinks into the large levels (mtcnn's own order, and OpenCV's float path
+    is the fastest here), and an integral image for the small levels; every level has its
+    own buffer and all are made before P-Net sees the first, so the frame's copies are read
+    while they are still in the cache.  A larger photo keeps the uint16 copy (image * 256,
+    half a float copy) and one level-sized buffer that every level reuses in turn (P-Net is
+    done with a level before the next is made).  A video keeps one plan, so its steady
+    state allocates no pyramid memory beyond small temporaries."""
 
     def __init__(self, height: int, width: int, min_face_size: float, scale_factor: float):
         self.key = (height, width, float(min_face_size), float(scale_factor))
         self.levels = level_shapes(height, width, pyramid_scales(height, width, min_face_size, scale_factor))
         pixels = height * width
+        self.frame = pixels <= INTEGRAL_MAX_PIXELS
         self.methods = [
             "enlarge" if h > height or w > width
-            else "integral" if pixels <= INTEGRAL_MAX_PIXELS and h * w <= INTEGRAL_SHARE * pixels
+            else "integral" if self.frame and h * w <= INTEGRAL_SHARE * pixels
             else "opencv"
             for _, (h, w) in self.levels
         ]
-        largest = max((h * w * 3 for _, (h, w) in self.levels), default=0)
-        self._fine = np.empty((height, width, 3), np.uint16) if "opencv" in self.methods else None
-        self._sums = np.empty((height + 1, width + 1, 3), np.int32) if "integral" in self.methods else None
-        self._u16 = np.empty(largest if self._fine is not None else 0, np.uint16)
-        self._f32 = np.empty(largest, np.float32)
+        small = [size for (_, size), m in zip(self.levels, self.methods) if m == "integral"]
+        large = [h * w * 3 for (_, (h, w)), m in zip(self.levels, self.methods) if m != "integral"]
+        big = "opencv" in self.methods
+        self._norm = np.empty((height, width, 3), np.float32) if big and self.frame else None
+        self._fine = np.empty((height, width, 3), np.uint16) if big and not self.frame else None
+        self._sums = np.empty((height + 1, width + 1, 3), np.int32) if small else None
+        self._u16 = np.empty(max(large) if self._fine is not None else 0, np.uint16)
+        # Camera frames: one buffer per level.  Photos: the large levels share one.
+        sizes = [h * w * 3 if self.frame or m == "integral" else 0 for (_, (h, w)), m in zip(self.levels, self.methods)]
+        shared = 0 if self.frame else max(large, default=0)
+        self._f32 = np.empty(sum(sizes) + shared, np.float32)
+        self._level_arrays, start = [], shared
+        for (_, (h, w)), n in zip(self.levels, sizes):
+            at = start if n else 0
+            self._level_arrays.append(self._f32[at:at + h * w * 3].reshape(1, h, w, 3))
+            start += n
+        self._shrink = IntegralShrink(height, width, small) if small else None
         self._work = Workspace()
-        self._shrink = {i: IntegralShrink(height, width, size)
-                        for i, ((_, size), method) in enumerate(zip(self.levels, self.methods)) if method == "integral"}
 
     @property
     def nbytes(self) -> int:
-        return sum(b.nbytes for b in (self._fine, self._sums, self._u16, self._f32) if b is not None)
+        return sum(b.nbytes for b in (self._norm, self._fine, self._sums, self._u16, self._f32) if b is not None)
+
+    def _small_levels(self, image_u8: np.ndarray) -> None:
+        """Every integral level at once, normalised, into its own buffer."""
+        corners = self._shrink.corners(integral_image(image_u8, self._sums), self._work)
+        small = 0
+        for method, level in zip(self.methods, self._level_arrays):
+            if method == "integral":
+                # (mean - MEAN) * SCALE = sum * (SCALE / area) - MEAN * SCALE: one pass each.
+                self._shrink.level(corners, small, level[0], float(SCALE), float(-MEAN * SCALE))
+                small += 1
+
+    def _level(self, image_u8: np.ndarray, index: int) -> np.ndarray:
+        """Make a large (OpenCV) or enlarged level into its buffer."""
+        _, (h, w) = self.levels[index]
+        level = self._level_arrays[index]
+        if self.methods[index] == "enlarge":
+            normalize(enlarge(image_u8, (h, w)), level[0])
+        elif self._norm is not None:
+            shrink_opencv(self._norm, (h, w), level[0])
+        else:
+            pixels = shrink_opencv(self._fine, (h, w), self._u16[:h * w * 3].reshape(h, w, 3))
+            # Normalised after resizing: (pixels / FINE - MEAN) * SCALE.
+            np.subtract(pixels, MEAN * FINE, out=level[0], dtype=np.float32)
+            level *= SCALE / FINE
+        return level
 
     def scan(self, image_u8: np.ndarray):
-        """Yield (scale, level) for every level of ``image_u8``; a level is a (1, h, w, 3)
-        float32 P-Net input, valid until the next one is made."""
-        fine = sums = None
+        """Yield (scale, level) for every level of ``image_u8``, largest first; a level is a
+        (1, h, w, 3) float32 P-Net input.  A camera frame's levels are all made before the
+        first is yielded and stay valid until the next scan; a photo's large levels only
+        until the next one is made."""
+        if self._norm is not None:
+            # mtcnn's own order: normalise the frame, then area-resize it (exact in float32:
+            # (v - 127.5) / 128 has at most 16 significant bits).
+            normalize(image_u8, self._norm)
         if self._fine is not None:
-            fine = np.left_shift(image_u8, FINE_BITS, out=self._fine, dtype=np.uint16)
-        if self._sums is not None:
-            sums = integral_image(image_u8, self._sums)
-        for index, ((scale, (h, w)), method) in enumerate(zip(self.levels, self.methods)):
-            n = h * w * 3
-            unit = np.float32(1)
-            if method == "opencv":
-                pixels, unit = shrink_opencv(fine, (h, w), self._u16[:n].reshape(h, w, 3)), FINE
-            elif method == "integral":
-                pixels = self._shrink[index](sums, self._work)
-            else:
-                pixels = enlarge(image_u8, (h, w))
-            level = self._f32[:n].reshape(1, h, w, 3)
-            # Normalised after resizing: (pixels / unit - MEAN) * SCALE.
-            np.subtract(pixels, MEAN * unit, out=level[0], dtype=np.float32)
-            level *= SCALE / unit
+            np.left_shift(image_u8, FINE_BITS, out=self._fine, dtype=np.uint16)
+        if self._shrink is not None:
+            self._small_levels(image_u8)
+        if self.frame:
+            for index, method in enumerate(self.methods):
+                if method != "integral":
+                    self._level(image_u8, index)
+        for index, ((scale, _), method) in enumerate(zip(self.levels, self.methods)):
+            level = self._level_arrays[index]
+            if not self.frame and method != "integral":
+                level = self._level(image_u8, index)
             yield scale, level

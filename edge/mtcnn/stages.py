@@ -10,9 +10,9 @@ from typing import Optional
 
 import numpy as np
 
-from .boxes import crop_patches, decode_landmarks, pnet_candidates, refine, square
+from .boxes import crop_patches, decode_landmarks, decode_pnet_cells, pnet_cells, refine, square
 from .nets import LANDMARKS, PROBABILITY, REGRESSION, Net
-from .nms import SCORE, nms
+from .nms import SCORE, nms, pnet_nms
 from .profile import NoClock
 from .pyramid import PyramidPlan
 from .workspace import Workspace
@@ -32,29 +32,38 @@ _NO_CLOCK = NoClock()
 
 
 def run_pnet(pnet: Net, image: np.ndarray, plan: PyramidPlan, threshold: float, clock=_NO_CLOCK) -> np.ndarray:
-    """Proposals from every pyramid level of ``plan``, merged and squared."""
-    found = []
+    """Proposals from every pyramid level of ``plan``, merged and squared.
+
+    The same steps as mtcnn (per level: candidates, sorted, NMS at NMS_PNET_LEVEL; then NMS
+    at NMS_PNET_ALL over every level's survivors, squared), with each level's cells only
+    picked out as its P-Net output comes, and the boxes of all levels decoded and
+    suppressed together afterwards: a few dozen numpy calls a frame instead of a few
+    dozen a level.
+    """
+    cells, scales = [], []
     for scale, level in plan.scan(image):
         clock.lap("pyramid")
         out = pnet.run(level)
         clock.lap("pnet")
-        cands = pnet_candidates(out[REGRESSION][0], out[PROBABILITY][0], scale, threshold)
-        found.append(nms(cands, NMS_PNET_LEVEL, "union", presorted=True))
+        found = pnet_cells(out[REGRESSION][0], out[PROBABILITY][0], threshold)
+        if found is not None:
+            cells.append(found)
+            scales.append(scale)
         clock.lap("pnet post")
-    if not found:
+    if not cells:
         return np.empty((0, 5))
-    cands = nms(np.concatenate(found, axis=0), NMS_PNET_ALL, "union")
-    cands = square(cands)
+    cands = decode_pnet_cells(cells, scales)
+    cands = square(pnet_nms(cands, [len(c[0]) for c in cells], NMS_PNET_LEVEL, NMS_PNET_ALL))
     clock.lap("pnet post")
     return cands
 
 
 def _run_on_patches(net: Net, image: np.ndarray, cands: np.ndarray, size: int, name: str, clock,
-                    work: Optional[Workspace]) -> dict[int, np.ndarray]:
+                    work: Optional[Workspace], pixels: Optional[np.ndarray]) -> dict[int, np.ndarray]:
     parts = []
     chunk = max(1, CROP_PIXELS // (size * size))
     for i in range(0, len(cands), chunk):
-        patches = crop_patches(image, cands[i:i + chunk], size, work)
+        patches = crop_patches(image, cands[i:i + chunk], size, work, pixels)
         clock.lap(f"{name} crop")
         parts.append(net.run_batch(patches))
         clock.lap(name)
@@ -62,11 +71,13 @@ def _run_on_patches(net: Net, image: np.ndarray, cands: np.ndarray, size: int, n
 
 
 def run_rnet(rnet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, clock=_NO_CLOCK,
-             work: Optional[Workspace] = None) -> np.ndarray:
-    """Re-score and refine P-Net's proposals on 24x24 patches; survivors squared."""
+             work: Optional[Workspace] = None, pixels: Optional[np.ndarray] = None) -> np.ndarray:
+    """Re-score and refine P-Net's proposals on 24x24 patches; survivors squared.
+    ``pixels``: boxes.rgba_pixels(image), when the caller has made it."""
+    clock.count("rnet", len(cands))
     if len(cands) == 0:
         return cands
-    out = _run_on_patches(rnet, image, cands, RNET_SIZE, "rnet", clock, work)
+    out = _run_on_patches(rnet, image, cands, RNET_SIZE, "rnet", clock, work, pixels)
     cands = cands.copy()
     cands[:, SCORE] = out[PROBABILITY][:, 1]
     cands = refine(cands, out[REGRESSION])
@@ -77,11 +88,12 @@ def run_rnet(rnet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, 
 
 
 def run_onet(onet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, clock=_NO_CLOCK,
-             work: Optional[Workspace] = None) -> np.ndarray:
+             work: Optional[Workspace] = None, pixels: Optional[np.ndarray] = None) -> np.ndarray:
     """Final boxes and landmarks from 48x48 patches: rows x1,y1,x2,y2,score, x1..x5, y1..y5."""
+    clock.count("onet", len(cands))
     if len(cands) == 0:
         return np.empty((0, 15))
-    out = _run_on_patches(onet, image, cands, ONET_SIZE, "onet", clock, work)
+    out = _run_on_patches(onet, image, cands, ONET_SIZE, "onet", clock, work, pixels)
     # Landmarks are relative to the box O-Net saw, not to its refined box.
     points = decode_landmarks(out[LANDMARKS], cands)
     cands = cands.copy()
