@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ImageError
 from ..faces import FaceBox
-from .boxes import RGBA_MIN_PATCHES, clip_to_image, rgba_pixels
+from .boxes import clip_to_image
 from .nets import open_nets
 from .profile import NoClock
 from .pyramid import PyramidPlan
@@ -114,10 +114,8 @@ class Detector:
             return np.empty((0, 15))
         t_p, t_r, t_o = (float(t) for t in self.options.thresholds)
         cands = run_pnet(self._nets["pnet"], image, plan, t_p, clock)
-        # One RGBA copy of the frame serves both patch crops, where they are many.
-        pixels = rgba_pixels(image) if len(cands) >= RGBA_MIN_PATCHES else None
-        cands = run_rnet(self._nets["rnet"], image, cands, t_r, clock, self._crop_work[0], pixels)
-        cands = run_onet(self._nets["onet"], image, cands, t_o, clock, self._crop_work[1], pixels)
+        cands = run_rnet(self._nets["rnet"], image, cands, t_r, clock, self._crop_work[0])
+        cands = run_onet(self._nets["onet"], image, cands, t_o, clock, self._crop_work[1])
         if plan.nbytes > KEEP_PLAN_BYTES:
             self._plan = None
         return clip_to_image(cands, height, width)

@@ -59,11 +59,11 @@ def run_pnet(pnet: Net, image: np.ndarray, plan: PyramidPlan, threshold: float, 
 
 
 def _run_on_patches(net: Net, image: np.ndarray, cands: np.ndarray, size: int, name: str, clock,
-                    work: Optional[Workspace], pixels: Optional[np.ndarray]) -> dict[int, np.ndarray]:
+                    work: Optional[Workspace]) -> dict[int, np.ndarray]:
     parts = []
     chunk = max(1, CROP_PIXELS // (size * size))
     for i in range(0, len(cands), chunk):
-        patches = crop_patches(image, cands[i:i + chunk], size, work, pixels)
+        patches = crop_patches(image, cands[i:i + chunk], size, work)
         clock.lap(f"{name} crop")
         parts.append(net.run_batch(patches))
         clock.lap(name)
@@ -71,13 +71,12 @@ def _run_on_patches(net: Net, image: np.ndarray, cands: np.ndarray, size: int, n
 
 
 def run_rnet(rnet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, clock=_NO_CLOCK,
-             work: Optional[Workspace] = None, pixels: Optional[np.ndarray] = None) -> np.ndarray:
-    """Re-score and refine P-Net's proposals on 24x24 patches; survivors squared.
-    ``pixels``: boxes.rgba_pixels(image), when the caller has made it."""
+             work: Optional[Workspace] = None) -> np.ndarray:
+    """Re-score and refine P-Net's proposals on 24x24 patches; survivors squared."""
     clock.count("rnet", len(cands))
     if len(cands) == 0:
         return cands
-    out = _run_on_patches(rnet, image, cands, RNET_SIZE, "rnet", clock, work, pixels)
+    out = _run_on_patches(rnet, image, cands, RNET_SIZE, "rnet", clock, work)
     cands = cands.copy()
     cands[:, SCORE] = out[PROBABILITY][:, 1]
     cands = refine(cands, out[REGRESSION])
@@ -88,12 +87,12 @@ def run_rnet(rnet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, 
 
 
 def run_onet(onet: Net, image: np.ndarray, cands: np.ndarray, threshold: float, clock=_NO_CLOCK,
-             work: Optional[Workspace] = None, pixels: Optional[np.ndarray] = None) -> np.ndarray:
+             work: Optional[Workspace] = None) -> np.ndarray:
     """Final boxes and landmarks from 48x48 patches: rows x1,y1,x2,y2,score, x1..x5, y1..y5."""
     clock.count("onet", len(cands))
     if len(cands) == 0:
         return np.empty((0, 15))
-    out = _run_on_patches(onet, image, cands, ONET_SIZE, "onet", clock, work, pixels)
+    out = _run_on_patches(onet, image, cands, ONET_SIZE, "onet", clock, work)
     # Landmarks are relative to the box O-Net saw, not to its refined box.
     points = decode_landmarks(out[LANDMARKS], cands)
     cands = cands.copy()
