@@ -32,13 +32,26 @@ def draw_results(image_rgb: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarr
         cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thick)
         for lx, ly in f.landmarks:
             cv2.circle(canvas, (int(round(lx)), int(round(ly))), thick + 1, colour, -1)
-        text = face_tag(f)
-        scale = 0.4 * thick
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-        ty = y - 4 if y - th - 6 > 0 else y + h + th + 4
-        cv2.rectangle(canvas, (x, ty - th - 3), (x + tw + 4, ty + base - 1), colour, -1)
-        cv2.putText(canvas, text, (x + 2, ty - 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
+        _draw_tag(canvas, face_tag(f), x, y, h, colour, thick)
+    if not faces:
+        _draw_tag(canvas, "no face found", 0, 0, 0, (200, 200, 200), thick, text_colour=(0, 0, 0))
     return canvas
+
+
+def _draw_tag(canvas, text: str, x: int, y: int, h: int, colour, thick: int, text_colour=(255, 255, 255)) -> None:
+    """A filled label above the box (below it when there is no room), shrunk until it fits
+    the image's width and moved left so that it never runs past the right edge."""
+    height, width = canvas.shape[:2]
+    scale = 0.4 * thick
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    while tw + 4 > width and scale > 0.2:
+        scale *= 0.8
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    x = max(0, min(x, width - tw - 4))
+    ty = y - 4 if y - th - 6 > 0 else min(y + h + th + 4, height - base - 1)
+    ty = max(ty, th + 3)
+    cv2.rectangle(canvas, (x, ty - th - 3), (x + tw + 4, ty + base - 1), colour, -1)
+    cv2.putText(canvas, text, (x + 2, ty - 2), cv2.FONT_HERSHEY_SIMPLEX, scale, text_colour, thick, cv2.LINE_AA)
 
 
 def write_annotated(path: str | os.PathLike, image_rgb: np.ndarray, faces: Sequence[FaceResult]) -> None:
