@@ -10,6 +10,8 @@ then fitted for many epochs in seconds.
 
 from __future__ import annotations
 
+import sys
+
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -45,7 +47,9 @@ def _auc(value: Optional[float]) -> str:
 
 
 def _features(extractor, images: np.ndarray, verbose: bool) -> np.ndarray:
-    return extractor.predict(images.astype(np.float32), batch_size=64, verbose=1 if verbose else 0)
+    # Keras's bar is ANSI codes and carriage returns: only on a terminal, never into a log file
+    bar = verbose and sys.stdout.isatty()
+    return extractor.predict(images.astype(np.float32), batch_size=64, verbose=1 if bar else 0)
 
 
 def fit_linear_probe(model, extractor, train_cs: CropSet, val_cs: CropSet, balance: str = "source",
