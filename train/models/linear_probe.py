@@ -11,7 +11,6 @@ then fitted for many epochs in seconds.
 from __future__ import annotations
 
 import sys
-
 import time
 from dataclasses import dataclass
 from typing import Optional
