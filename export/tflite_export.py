@@ -18,13 +18,21 @@ from typing import Sequence
 import numpy as np
 
 from fakeface.edge.atomic import write_bytes_atomic
+from fakeface.edge.native_stderr import native_stderr_filtered
 
 from .tf_import import import_tf
 
 
+# What the converter's C++ side prints on every int8 conversion, and the absl preamble.
+CONVERTER_CHATTER = ("fully_quantize:", "inference_type:", "All log messages before absl::InitializeLog()",
+                     "Estimated count of arithmetic ops", "Skipping tensor", "TF_ENABLE_ONEDNN_OPTS")
+
+
 def convert_quietly(conv) -> bytes:
-    """``conv.convert()`` without Keras' "Saved artifact at..." printout and converter warnings."""
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+    """``conv.convert()`` without Keras' "Saved artifact at..." printout, converter warnings
+    and the converter's native chatter (other native lines still reach stderr)."""
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
+            native_stderr_filtered(CONVERTER_CHATTER):
         warnings.simplefilter("ignore")
         return conv.convert()
 

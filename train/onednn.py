@@ -10,10 +10,9 @@ warning still reaches the user.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 
+from fakeface.edge.native_stderr import native_stderr_filtered
 from fakeface.edge.tf_environment import set_tf_environment
 
 BANNER_MARKS = ("oneDNN custom operations are on", "All log messages before absl::InitializeLog()")
@@ -24,18 +23,6 @@ def import_tf_for_training():
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     set_tf_environment(onednn=True)
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow as tf
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            for line in captured.read().decode("utf-8", "replace").splitlines():
-                if line.strip() and not any(mark in line for mark in BANNER_MARKS):
-                    print(line, file=sys.stderr)
+    with native_stderr_filtered(BANNER_MARKS):
+        import tensorflow as tf
     return tf
