@@ -19,6 +19,7 @@ import numpy as np
 from .errors import FakeFaceError, OptionsError
 from .faces import FaceResult
 from .imageio import frame_to_rgb
+from .native_stderr import native_stderr_filtered
 
 NO_FACE = "no-face"
 UNSURE = "unsure"
@@ -82,8 +83,15 @@ class WatchSummary:
     errors: list[str] = field(default_factory=list)
 
 
+# What FFmpeg and OpenCV's video back-ends print straight to stderr about a file they cannot
+# read; watch says it in its own one line instead.
+CAPTURE_CHATTER = ("moov atom not found", "Invalid data found when processing input", "[mov,mp4",
+                   "VIDEOIO(", "global cap", "CAP_IMAGES", "[ERROR:", "[WARN:")
+
+
 def open_capture(source: Union[int, str]):
-    return cv2.VideoCapture(source)
+    with native_stderr_filtered(CAPTURE_CHATTER):
+        return cv2.VideoCapture(source)
 
 
 def missing_file(source: Union[int, str]) -> Optional[str]:
