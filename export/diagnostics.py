@@ -14,11 +14,9 @@ ratio (dB) between them, lowest first.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import math
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -50,12 +48,11 @@ def diagnose(fmt, job, staged: Path) -> list[LayerLoss]:
 
 
 def tflite_layer_losses(job, crops: np.ndarray) -> list[LayerLoss]:
-    from .tflite_export import int8_converter, representative_dataset
+    from .tflite_export import converter_quiet, int8_converter, representative_dataset
 
     tf = import_tf()
     conv = int8_converter(job)
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with converter_quiet():
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=conv, debug_dataset=representative_dataset(crops)
         )

@@ -28,12 +28,20 @@ CONVERTER_CHATTER = ("fully_quantize:", "inference_type:", "All log messages bef
                      "Estimated count of arithmetic ops", "Skipping tensor", "TF_ENABLE_ONEDNN_OPTS")
 
 
-def convert_quietly(conv) -> bytes:
-    """``conv.convert()`` without Keras' "Saved artifact at..." printout, converter warnings
-    and the converter's native chatter (other native lines still reach stderr)."""
+@contextlib.contextmanager
+def converter_quiet():
+    """Around anything that converts or quantises: no Keras "Saved artifact at..." printout,
+    no converter warnings and none of the converter's native chatter (other native lines
+    still reach stderr)."""
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
             native_stderr_filtered(CONVERTER_CHATTER):
         warnings.simplefilter("ignore")
+        yield
+
+
+def convert_quietly(conv) -> bytes:
+    """``conv.convert()`` under :func:`converter_quiet`."""
+    with converter_quiet():
         return conv.convert()
 
 
@@ -167,8 +175,7 @@ def selective_int8(job, float_layers: Sequence[str], int8_io: bool) -> tuple[byt
 
     tf = import_tf()
     conv = int8_converter(job)
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with converter_quiet():
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=conv, debug_dataset=representative_dataset(job.calib[:1])
         )
@@ -176,8 +183,7 @@ def selective_int8(job, float_layers: Sequence[str], int8_io: bool) -> tuple[byt
     if not names:
         raise ExportError(f"--float-layers {','.join(float_layers)} matches no layer of this TFLite model")
     if not int8_io:
-        with warnings.catch_warnings():  # the debugger's own tf.lite.Interpreter deprecation notice
-            warnings.simplefilter("ignore")
+        with converter_quiet():  # also the debugger's own tf.lite.Interpreter deprecation notice
             debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=names)
             return debugger.get_nondebug_quantized_model(), names
     # The debugger cannot make the I/O int8 (its fully_quantize keeps float I/O), so
@@ -185,10 +191,11 @@ def selective_int8(job, float_layers: Sequence[str], int8_io: bool) -> tuple[byt
     # same denylist plus int8 input/output types.
     from tensorflow.lite.python.convert import mlir_quantize
 
-    data = mlir_quantize(
-        debugger.calibrated_model,
-        denylisted_nodes=names,
-        input_data_type=tf.int8,
-        output_data_type=tf.int8,
-    )
+    with converter_quiet():
+        data = mlir_quantize(
+            debugger.calibrated_model,
+            denylisted_nodes=names,
+            input_data_type=tf.int8,
+            output_data_type=tf.int8,
+        )
     return data, names
