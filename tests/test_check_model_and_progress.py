@@ -7,7 +7,7 @@ import shutil
 import sys
 
 from fakeface.edge.cli import main
-from fakeface.edge.contract import file_sha256, sidecar_path
+from fakeface.edge.contract import file_sha256, load_contract, sidecar_path
 
 from conftest import REPO
 
@@ -18,7 +18,8 @@ def test_header_and_json_lines_name_the_model(sample_photo, capsys):
     sha = file_sha256(SHIPPED)[:12]
     assert main(["check", str(sample_photo), "--threads", "1"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert first.startswith(f"model fakeface.tflite (sha256 {sha}), threshold 0.6273: ")
+    threshold = load_contract(SHIPPED).threshold
+    assert first.startswith(f"model fakeface.tflite (sha256 {sha}), threshold {threshold:.4g}: ")
     assert main(["check", str(sample_photo), str(sample_photo), "--json", "--threads", "1"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 2 and all(line["model"] == {"file": "fakeface.tflite", "sha256": sha} for line in lines)
