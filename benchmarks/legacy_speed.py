@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fakeface.edge.strict_json import dumps, write_json
+
 TARGET_RATIO = 2.0
 WORKER_KINDS = ("auto", "tflite-runtime-plain", "onnxruntime")
 
@@ -77,7 +79,7 @@ def worker(kind: str, model: str, threads: int, crops_path: str) -> int:
     p = clf.predict_crops(crops)
     ready = {"backend": clf.runner.backend, "threads": clf.runner.threads, "note": getattr(clf.runner, "note", ""),
              "init_ms": round(init_ms, 1), "p_fake": [round(float(v), 5) for v in p], "versions": _versions()}
-    print(json.dumps(ready), flush=True)
+    print(dumps(ready), flush=True)
     one = crops[:1]
     for line in sys.stdin:
         n = int(line)
@@ -88,7 +90,7 @@ def worker(kind: str, model: str, threads: int, crops_path: str) -> int:
             t = time.perf_counter()
             clf.predict_crops(one)
             samples.append((time.perf_counter() - t) * 1e3)
-        print(json.dumps(samples), flush=True)
+        print(dumps(samples), flush=True)
     clf.close()
     return 0
 
@@ -227,7 +229,7 @@ def main(argv=None) -> int:
     print("versions: " + "; ".join(f"{k} " + ", ".join(f"{d} {v}" for d, v in vs.items())
                                    for k, vs in versions.items()))
     if args.json:
-        Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
+        write_json(args.json, doc, indent=1)
     return 0 if ok else 1
 
 

@@ -140,13 +140,22 @@ def test_sidecar_output_field_logit_is_written_probability_is_the_default(tmp_pa
     assert load_contract(model).output == "probability"
 
 
-def test_the_shipped_sidecars_without_the_field_read_as_probability():
+def test_the_shipped_sidecars_say_logit_and_an_old_one_without_the_field_reads_as_probability(tmp_path):
+    import shutil
+
     from fakeface.edge.classifier import default_model_path
 
     for backend in ("litert", "onnxruntime"):
         path = default_model_path(backend)
-        assert "output" not in json.loads(sidecar_path(path).read_text())
-        assert load_contract(path).output == "probability"
+        assert json.loads(sidecar_path(path).read_text())["output"] == "logit"
+        assert load_contract(path).output == "logit"
+        # a sidecar written before the field existed: the same file read as a probability
+        old = tmp_path / path.name
+        shutil.copyfile(path, old)
+        doc = json.loads(sidecar_path(path).read_text())
+        del doc["output"]
+        sidecar_path(old).write_text(json.dumps(doc))
+        assert load_contract(old).output == "probability"
 
 
 def test_one_line_error_for_a_bad_output_field(tmp_path, capsys):

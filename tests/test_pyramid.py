@@ -239,3 +239,24 @@ def test_pnet_nms_matches_nms_level_by_level():
         kept = [nms(level, 0.5, "union", presorted=True) for level in levels]
         want = nms(np.concatenate(kept), 0.7, "union")
         np.testing.assert_array_equal(pnet_nms(cands, counts, 0.5, 0.7), want)
+
+
+def test_pnet_nms_on_thousands_of_candidates_goes_level_by_level_and_stays_exact(monkeypatch):
+    """A busy 12-MP photo's levels hold thousands of P-Net candidates: all their pairs at once
+    took 120 MB more than the memory test allows, so above MAX_PAIRS the levels go one by one
+    through nms's bounded blocks, with the same survivors."""
+    from fakeface.edge.mtcnn import nms as nms_module
+    from fakeface.edge.mtcnn.nms import nms, pnet_nms, sort_by_score
+
+    rng = np.random.default_rng(5)
+    levels = []
+    for n in (900, 700, 30):
+        xy = rng.uniform(0, 400, (n, 2))
+        boxes = np.hstack([xy, xy + rng.uniform(10, 40, (n, 1)), np.round(rng.uniform(0.6, 1.0, (n, 1)), 2)])
+        levels.append(sort_by_score(boxes))
+    cands, counts = np.concatenate(levels), [len(level) for level in levels]
+    want = nms(np.concatenate([nms(level, 0.5, "union", presorted=True) for level in levels]), 0.7, "union")
+    assert sum(n * (n - 1) // 2 for n in counts) > nms_module.MAX_PAIRS
+    np.testing.assert_array_equal(pnet_nms(cands, counts, 0.5, 0.7), want)
+    monkeypatch.setattr(nms_module, "MAX_PAIRS", 10 ** 9)  # the one-pass path agrees too
+    np.testing.assert_array_equal(pnet_nms(cands, counts, 0.5, 0.7), want)

@@ -70,6 +70,9 @@ def _pair_overlap(boxes: np.ndarray, first: np.ndarray, second: np.ndarray) -> n
 
 
 _PAIRS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+# Above this many same-level pairs (index and overlap arrays ~40 bytes a pair: 10 MB) the
+# levels are suppressed one by one instead of in one pass.
+MAX_PAIRS = 250_000
 
 
 def _upper_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +95,14 @@ def pnet_nms(cands: np.ndarray, counts, level_threshold: float, merged_threshold
     levels' pairs; each pair's overlap is computed as :func:`overlap` computes it, so the
     survivors are the ones :func:`nms` keeps.
     """
+    if sum(n * (n - 1) // 2 for n in counts) > MAX_PAIRS:
+        # A busy photo's levels can hold thousands of candidates each: their pairs would
+        # take hundreds of MB, so the levels go through nms's bounded blocks one by one.
+        kept, start = [], 0
+        for n in counts:
+            kept.append(nms(cands[start:start + n], level_threshold, "union", presorted=True))
+            start += n
+        return nms(np.concatenate(kept, axis=0), merged_threshold, "union")
     firsts, seconds, start = [], [], 0
     for n in counts:
         if n > 1:
