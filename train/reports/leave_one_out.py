@@ -17,6 +17,7 @@ from typing import Optional
 
 import numpy as np
 
+from fakeface.edge import strict_json
 from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.errors import FakeFaceError
 
@@ -174,6 +175,33 @@ def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str,
         seconds=round(time.perf_counter() - t0, 1))
 
 
+def run_cached_folds(out_dir: Path, held_out: list, options: dict, run, load, starting, finished,
+                     verbose: bool) -> list:
+    """One fold per name in ``held_out``: ``run(name, fold_dir)`` trains and scores it, and its
+    result is kept in ``fold_dir/fold.json`` with the options; a rerun with the same options
+    reuses it (``load(saved_result)``).  ``starting(name)`` and ``finished(result)`` word the
+    progress lines."""
+    folds = []
+    for i, name in enumerate(held_out):
+        fold_dir = out_dir / "folds" / _slug(name)
+        done = fold_dir / "fold.json"
+        if done.is_file():
+            saved = json.loads(done.read_text(encoding="utf-8"))
+            if saved.get("options") == options:
+                if verbose:
+                    print(f"leave-one-out: {name}: reusing {done}")
+                folds.append(load(saved["result"]))
+                continue
+        if verbose:
+            print(f"leave-one-out: fold {i + 1}/{len(held_out)}: {starting(name)}", flush=True)
+        fold = run(name, fold_dir)
+        write_text_atomic(done, strict_json.dumps({"options": options, "result": asdict(fold)}, indent=2) + "\n")
+        if verbose:
+            print(f"leave-one-out: {name}: {finished(fold)} ({fold.seconds:.0f} s)", flush=True)
+        folds.append(fold)
+    return folds
+
+
 def leave_one_out(crops_dir, out_dir, opts: LeaveOneOutOptions) -> LeaveOneOutReport:
     """Train one model per held-out fake source; finished folds (fold.json) are reused on a rerun."""
     check_inputs(crops_dir=crops_dir)
@@ -190,29 +218,22 @@ def leave_one_out(crops_dir, out_dir, opts: LeaveOneOutOptions) -> LeaveOneOutRe
         raise FakeFaceError(f"{crops_dir}: leave-one-out needs at least two fake source folders under fake/")
     # In the form fold.json stores them (tuples as lists), so a rerun's options compare equal.
     options = json_safe({k: v for k, v in asdict(opts).items() if k not in ("verbose", "sources")})
-    folds = []
-    for i, fake in enumerate(fakes):
-        real = TWIN_PAIRS.get(fake) if TWIN_PAIRS.get(fake) in sources else None
-        fold_dir = out_dir / "folds" / _slug(fake)
-        done = fold_dir / "fold.json"
-        if done.is_file():
-            saved = json.loads(done.read_text(encoding="utf-8"))
-            if saved.get("options") == options:
-                if opts.verbose:
-                    print(f"leave-one-out: {fake}: reusing {done}")
-                folds.append(FoldResult(**{k: (float("nan") if v is None and k in ("auc", "auc_vs_all_unseen_reals",
-                                                                                      "fakes_caught", "reals_accepted")
-                                               else v) for k, v in saved["result"].items()}))
-                continue
-        if opts.verbose:
-            print(f"leave-one-out: fold {i + 1}/{len(fakes)}: without {fake}"
-                  + (f" and its twin {real}" if real else " (no real twin: no real source held out)"), flush=True)
-        fold = _run_fold(crops_dir, fold_dir, samples, fake, real, opts)
-        write_text_atomic(done, json.dumps(json_safe({"options": options, "result": asdict(fold)}), indent=2) + "\n")
-        if opts.verbose:
-            print(f"leave-one-out: {fake}: AUC {_f(fold.auc)}, caught {_f(fold.fakes_caught)}, "
-                  f"reals accepted {_f(fold.reals_accepted)} ({fold.seconds:.0f} s)", flush=True)
-        folds.append(fold)
+    nan_if_null = ("auc", "auc_vs_all_unseen_reals", "fakes_caught", "reals_accepted")
+
+    def run(fake: str, fold_dir: Path) -> FoldResult:
+        return _run_fold(crops_dir, fold_dir, samples, fake, twin_of(fake), opts)
+
+    def twin_of(fake: str) -> Optional[str]:
+        return TWIN_PAIRS.get(fake) if TWIN_PAIRS.get(fake) in sources else None
+
+    folds = run_cached_folds(
+        out_dir, fakes, options, run,
+        load=lambda saved: FoldResult(**{k: (float("nan") if v is None and k in nan_if_null else v)
+                                         for k, v in saved.items()}),
+        starting=lambda fake: f"without {fake}" + (f" and its twin {twin_of(fake)}" if twin_of(fake)
+                                                   else " (no real twin: no real source held out)"),
+        finished=lambda f: f"AUC {_f(f.auc)}, caught {_f(f.fakes_caught)}, reals accepted {_f(f.reals_accepted)}",
+        verbose=opts.verbose)
     return LeaveOneOutReport(crops=str(crops_dir), out=str(out_dir), options=options, folds=folds,
                              seconds=round(sum(f.seconds for f in folds), 1))
 

@@ -10,7 +10,6 @@ so a webcam person with 40 frames counts once.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,13 +17,12 @@ from typing import Optional
 
 import numpy as np
 
-from fakeface.edge.atomic import write_text_atomic
 from fakeface.edge.errors import FakeFaceError
 
 from ..data.layout import group_of, person_of, scan_folder, source_key_of_crop
 from .common import check_inputs, format_number as _f, score_samples
-from .leave_one_out import LeaveOneOutOptions, train_fold
-from .metrics import format_interval, json_safe, rate_by_group, rate_interval, roc_auc
+from .leave_one_out import LeaveOneOutOptions, run_cached_folds, train_fold
+from .metrics import format_interval, json_safe, rate_by_group, rate_interval
 from .scoring import open_scorer
 
 # The real sources photographed the way a face-unlock camera or an ID-photo studio does.
@@ -122,26 +120,13 @@ def leave_one_real_out(crops_dir, out_dir, opts: LeaveOneOutOptions, reals: list
             raise FakeFaceError(f"--real-source {name}: no such real source in {crops_dir} (have {', '.join(known)})")
         chosen.append(match[0])
     options = json_safe({k: v for k, v in asdict(opts).items() if k not in ("verbose", "sources")})
-    folds = []
-    for i, real in enumerate(chosen):
-        fold_dir = out_dir / "folds" / real.replace("/", "__")
-        done = fold_dir / "fold.json"
-        if done.is_file():
-            saved = json.loads(done.read_text(encoding="utf-8"))
-            if saved.get("options") == options:
-                if opts.verbose:
-                    print(f"leave-one-out: {real}: reusing {done}")
-                folds.append(RealFoldResult(**{k: (float("nan") if v is None and k in ("accepted", "accepted_per_photo")
-                                                   else v) for k, v in saved["result"].items()}))
-                continue
-        if opts.verbose:
-            print(f"leave-one-out: fold {i + 1}/{len(chosen)}: without {real}", flush=True)
-        fold = _run_real_fold(crops_dir, fold_dir, samples, real, opts)
-        write_text_atomic(done, json.dumps(json_safe({"options": options, "result": asdict(fold)}), indent=2) + "\n")
-        if opts.verbose:
-            print(f"leave-one-out: {real}: accepted {_f(fold.accepted)} by {fold.counted_by} "
-                  f"({fold.n_people}), threshold {fold.threshold:.4g} ({fold.seconds:.0f} s)", flush=True)
-        folds.append(fold)
+    folds = run_cached_folds(
+        out_dir, chosen, options, lambda real, fold_dir: _run_real_fold(crops_dir, fold_dir, samples, real, opts),
+        load=lambda saved: RealFoldResult(**{k: (float("nan") if v is None and k in ("accepted", "accepted_per_photo")
+                                                 else v) for k, v in saved.items()}),
+        starting=lambda real: f"without {real}",
+        finished=lambda f: f"accepted {_f(f.accepted)} by {f.counted_by} ({f.n_people}), threshold {f.threshold:.4g}",
+        verbose=opts.verbose)
     return LeaveOneRealOutReport(crops=str(crops_dir), out=str(out_dir), options=options, folds=folds,
                                  seconds=round(sum(f.seconds for f in folds), 1))
 
