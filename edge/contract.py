@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,12 @@ import numpy as np
 from . import strict_json
 from .atomic import write_text_atomic
 from .errors import ModelError
+
+# The label order every model shares: index 1, "fake", is what p(fake) is the probability of.
+LABELS = ("real", "fake")
+# calibrate puts the threshold just above the highest real score when it accepts every real,
+# which can be a hair above 1.
+THRESHOLD_MAX = 1.0 + 1e-6
 
 SCHEMA_VERSION = 1
 SIDECAR_SUFFIX = ".json"
@@ -54,7 +61,7 @@ class ModelContract:
     native_max_side: int = 288
     color_order: str = "RGB"
     input_range: Sequence[float] = (0.0, 255.0)
-    labels: Sequence[str] = ("real", "fake")
+    labels: Sequence[str] = LABELS
     # fake_probability >= threshold -> "fake".  Set by `fakeface calibrate`.
     threshold: float = 0.5
     name: str = "fakeface"
@@ -103,10 +110,36 @@ class ModelContract:
             raise ModelError(f"{where}: native_max_side {c.native_max_side!r} must be an integer >= input_size")
         if c.output not in OUTPUT_KINDS:
             raise ModelError(f"{where}: output must be one of {list(OUTPUT_KINDS)}, not {c.output!r}")
+        _check_decision_fields(c, where)
         return c
 
     def label_for(self, fake_probability: float) -> str:
         return self.labels[1] if fake_probability >= self.threshold else self.labels[0]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_decision_fields(c: "ModelContract", where: str) -> None:
+    """The fields that decide a verdict, or whether the file is the one described: a sidecar
+    must not be able to switch a check off (``sha256: null``), never judge anything fake
+    (``threshold: 7``), or print FAKE for what it counts as real (swapped labels)."""
+    if not (_is_number(c.threshold) and 0.0 <= c.threshold <= THRESHOLD_MAX):
+        raise ModelError(f"{where}: threshold must be a number from 0 to 1, not {c.threshold!r}")
+    if list(c.labels) != list(LABELS):
+        raise ModelError(f"{where}: labels must be {list(LABELS)} in that order (index 1 = fake), not {list(c.labels)}")
+    if not (len(c.input_range) == 2 and all(_is_number(v) for v in c.input_range)
+            and [float(v) for v in c.input_range] == [0.0, 255.0]):
+        raise ModelError(f"{where}: input_range must be [0, 255] (the runtime feeds raw pixels), not {c.input_range!r}")
+    if not (_is_number(c.crop_margin) and 0.0 <= c.crop_margin <= 2.0):
+        raise ModelError(f"{where}: crop_margin must be a number from 0 to 2, not {c.crop_margin!r}")
+    if c.sha256 is not None and not _is_sha256(c.sha256):
+        raise ModelError(f"{where}: sha256 must be the model file's 64-hex-digit hash, not {c.sha256!r}")
+
+
+def _is_sha256(value) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
 
 
 def sidecar_path(model_path: str | os.PathLike) -> Path:
@@ -147,7 +180,10 @@ def load_contract(model_path: str | os.PathLike, verify_hash: bool = True) -> Mo
     if not isinstance(d, dict):
         raise ModelError(f"{path}: metadata must be a JSON object")
     contract = ModelContract.from_dict(d, where=str(path))
-    if verify_hash and contract.sha256:
+    if verify_hash and contract.sha256 is None:
+        raise ModelError(f"{path}: no sha256 of the model file: a sidecar without one cannot be checked against "
+                         "its file (export writes it; for a model of your own, add the file's sha256)")
+    if verify_hash:
         actual = file_sha256(model_path)
         if actual != contract.sha256:
             raise ModelError(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -191,3 +193,32 @@ def test_bgr_contract_reverses_the_channels_of_a_batch():
     rgb[..., 0] = 7
     assert in_model_colour_order(rgb, ModelContract(color_order="BGR"))[..., 2].max() == 7
     assert in_model_colour_order(rgb, ModelContract()) is rgb
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"sha256": None}, "no sha256"),                      # would switch the hash check off
+    ({"threshold": "0.5"}, "threshold must be a number"),  # was a traceback
+    ({"threshold": 7}, "threshold must be a number"),      # nothing would ever be judged fake
+    ({"labels": ["fake", "real"]}, "labels must be"),       # FAKE printed, counted as real
+    ({"input_range": [0, 1]}, "input_range must be [0, 255]"),
+    ({"crop_margin": -0.5}, "crop_margin must be"),
+    ({"sha256": "not-a-hash"}, "64-hex-digit"),
+])
+def test_a_sidecar_cannot_switch_off_its_checks(tmp_path, capsys, change, words):
+    import shutil
+
+    from fakeface.edge.cli import main
+    from fakeface.edge.classifier import default_model_path
+
+    shipped = default_model_path("litert")
+    model = tmp_path / shipped.name
+    shutil.copyfile(shipped, model)
+    doc = json.loads(sidecar_path(shipped).read_text())
+    doc.update(change)
+    sidecar_path(model).write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match=re.escape(words)):
+        load_contract(model)
+    photo = Path(__file__).resolve().parents[1] / "edge" / "assets" / "astronaut.jpg"
+    assert main(["check", str(photo), "--model", str(model)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0] and "Traceback" not in err[0]
