@@ -13,6 +13,7 @@ import dataclasses
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .checker_options import CheckerOptions
@@ -98,9 +99,17 @@ class FakeFaceChecker:
         """`check_file`, plus the decoded image (None when it could not be read)."""
         try:
             image = load_image(path, self.options.max_pixels)
+        except FakeFaceError as exc:
+            return ImageReport(str(path), error=getattr(exc, "reason", str(exc))), None
+        try:
             return ImageReport(str(path), self.check(image)), image
         except FakeFaceError as exc:
             return ImageReport(str(path), error=getattr(exc, "reason", str(exc))), None
+        except (RuntimeError, ValueError, ArithmeticError, cv2.error) as exc:
+            # An interpreter's RuntimeError, an OpenCV error or a bad crop on this image alone:
+            # it is this image's error, and the rest of a batch still runs.  (MemoryError and
+            # Ctrl-C are not caught: they are the process's, not the image's.)
+            return ImageReport(str(path), error=f"could not be checked ({type(exc).__name__}: {exc})"), None
 
     def close(self) -> None:
         self.detector.close()
