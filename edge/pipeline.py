@@ -25,7 +25,7 @@ from .mtcnn.detector import Detector, DetectorOptions
 from .working_image import WorkingImage
 
 # DetectorOptions too: CheckerOptions(detector=DetectorOptions(...)) needs no second import.
-__all__ = ["CheckerOptions", "DetectorOptions", "FakeFaceChecker", "MIN_FACE_BOX_SHARE", "big_enough"]
+__all__ = ["CheckerOptions", "DetectorOptions", "FakeFaceChecker", "MIN_FACE_BOX_SHARE", "big_enough", "find_faces"]
 
 # MTCNN's min face sets the pyramid's first scale; its box regression then returns a face of
 # that size as small as 0.92 of it (0.5th percentile over 300 shared photos at min face
@@ -37,6 +37,19 @@ MIN_FACE_BOX_SHARE = 0.9
 def big_enough(face: FaceBox, min_face_size: float) -> bool:
     """Whether a detected face is reported at ``min_face_size`` (photo pixels)."""
     return min(face.box[2], face.box[3]) >= MIN_FACE_BOX_SHARE * min_face_size
+
+
+def find_faces(detector: Detector, options: DetectorOptions, image_rgb: np.ndarray, min_face_size: float,
+               working_pixels: int) -> list[FaceBox]:
+    """The faces `check` reports, for anyone who needs its boxes (`check`, `prepare`'s
+    training crops, the port kit): searched on a copy of at most ``working_pixels``, mapped
+    back to the image's own coordinates, kept when `big_enough`; most confident first.
+    ``options`` are the detector's, whose min face is set here for the copy's scale."""
+    work = WorkingImage.of(image_rgb, working_pixels)
+    # The detector reads its options on every call; only the min face differs per size.
+    detector.options = dataclasses.replace(options, min_face_size=work.detector_min_face(min_face_size))
+    faces = [work.to_photo(f) for f in detector.detect(work.image)]
+    return [f for f in faces if big_enough(f, min_face_size)]
 
 
 class FakeFaceChecker:
@@ -75,12 +88,8 @@ class FakeFaceChecker:
         """Faces of at least ``min_face_size`` (both sides of the box, less the detector's box
         error: `big_enough`), in the image's own coordinates, searched on a copy of at most
         ``working_pixels``; most confident first."""
-        work = WorkingImage.of(image_rgb, self.options.working_pixels)
-        # The detector reads its options on every call; only the min face differs per size.
-        self.detector.options = dataclasses.replace(
-            self._detector_options, min_face_size=work.detector_min_face(self.options.min_face_size))
-        faces = [work.to_photo(f) for f in self.detector.detect(work.image)]
-        return [f for f in faces if big_enough(f, self.options.min_face_size)]
+        return find_faces(self.detector, self._detector_options, image_rgb, self.options.min_face_size,
+                          self.options.working_pixels)
 
     def check(self, image_rgb: np.ndarray) -> list[FaceResult]:
         """Detect and classify every face of an RGB uint8 image, most confident first.

@@ -25,12 +25,17 @@ FaceDetector = Callable[["list[np.ndarray]"], "list[list[FaceBox]]"]
 
 
 def _edge_detector(min_face_size: int, threads: int) -> FaceDetector:
+    """`check`'s own face search (fakeface.edge.pipeline.find_faces: the working copy, the
+    min-face rule), so training crops come from exactly the boxes users get."""
     try:
+        from fakeface.edge.checker_options import DEFAULT_WORKING_PIXELS
         from fakeface.edge.mtcnn.detector import Detector, DetectorOptions
+        from fakeface.edge.pipeline import find_faces
     except ImportError as exc:
         raise FakeFaceError(f"the edge detector is not available in this install ({exc}); use --detector mtcnn") from None
-    det = Detector(DetectorOptions(min_face_size=min_face_size, threads=threads))
-    return lambda images: [list(det.detect(rgb)) for rgb in images]
+    options = DetectorOptions(min_face_size=min_face_size, threads=threads)
+    det = Detector(options)
+    return lambda images: [find_faces(det, options, rgb, min_face_size, DEFAULT_WORKING_PIXELS) for rgb in images]
 
 
 def _mtcnn_detector(min_face_size: int, threads: int) -> FaceDetector:
