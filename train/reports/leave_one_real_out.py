@@ -21,7 +21,7 @@ from fakeface.edge.errors import FakeFaceError
 
 from ..data.layout import group_of, person_of, scan_folder, source_key_of_crop
 from .common import check_inputs, format_number as _f, score_samples
-from .leave_one_out import LeaveOneOutOptions, run_cached_folds, train_fold
+from .leave_one_out import LeaveOneOutOptions, LeaveOneOutReport, run_cached_folds, train_fold
 from .metrics import format_interval, json_safe, rate_by_group, rate_interval
 from .scoring import open_scorer
 
@@ -50,15 +50,8 @@ class RealFoldResult:
 
 
 @dataclass
-class LeaveOneRealOutReport:
-    crops: str
-    out: str
-    options: dict
-    folds: list
-    seconds: float
-
-    def to_json(self) -> dict:
-        return json_safe(asdict(self))
+class LeaveOneRealOutReport(LeaveOneOutReport):
+    """The same report frame as the fake folds', with :class:`RealFoldResult` folds."""
 
     def to_markdown(self) -> str:
         o = self.options
