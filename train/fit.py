@@ -30,9 +30,11 @@ from .data.augment import make_augment, make_window
 from .data.dataset import make_dataset
 from .data.layout import people_of_crops
 from .fit_crops import RunCrops, attach_context_windows, load_run_crops
+from .fit_multiworker import fit_multiworker
 from .fit_options import TrainOptions
 from .fit_callbacks import epoch_checkpoint, progress_line, save_keras_atomic, stop_on_swallowed_interrupt
 from .models.architectures import ARCHITECTURES, build_model, count_macs
+from .models.face_oval import register as register_custom_layers
 from .models.efficientnet_lite import NUM_BLOCKS, feature_extractor, freeze_early_blocks, freeze_for_fine_tuning
 from .models.int8_stem import freeze_stem, snap_stem_to_int8_grid
 from .models.linear_probe import fit_linear_probe
@@ -89,6 +91,13 @@ def _recipe(opts: TrainOptions):
     if opts.int8_consistency and not (opts.init_from or opts.resume):
         raise FakeFaceError("--int8-consistency fine-tunes a trained model for int8: give it with --init-from")
     recipe = ARCHITECTURES[opts.arch][1]
+    if opts.strategy == "multiworker" and recipe.pretrained and not opts.init_from:
+        raise FakeFaceError(f"--strategy multiworker: --arch {opts.arch} starts with a linear probe that Keras cannot "
+                            "fit across workers; train it on one machine first (any short run), then continue on "
+                            "all of them with --init-from RUN/model.keras")
+    if opts.strategy == "multiworker" and opts.patience:
+        raise FakeFaceError("--patience stops on the validation AUC between epochs, which --strategy multiworker "
+                            "does not score (it scores validation once, after the last epoch)")
     if opts.freeze_blocks and not recipe.pretrained:
         raise FakeFaceError(f"--freeze-blocks keeps ImageNet weights: --arch {opts.arch} has none (use a lite0 arch)")
     if opts.validate_every < 1:
@@ -108,6 +117,7 @@ def _resume_from_checkpoint(keras, ckpt_dir: Path, opts: TrainOptions):
             print("train: nothing to resume in", ckpt_dir, "- starting fresh")
         return None
     state = json.loads(state_path.read_text(encoding="utf-8"))
+    register_custom_layers()
     model = keras.models.load_model(ckpt_dir / "last.keras", safe_mode=True, compile=True)
     if opts.verbose:
         print(f"train: resuming after epoch {int(state['epoch'])}"
@@ -119,9 +129,10 @@ def _new_model(keras, opts: TrainOptions, recipe, crops: RunCrops) -> tuple[obje
     """A fresh model of ``opts.arch``, or one warm-started from --init-from; pretrained ones get their
     linear probe (whose metrics come back) and --int8-stem its snapped stem."""
     probe_metrics = None
-    model = build_model(opts.arch, crops.size)
+    model = build_model(opts.arch, crops.size, crops.margin)
     if opts.init_from:
         # Weights only: a warm restart with this run's own schedule and optimizer.
+        register_custom_layers()
         source = keras.models.load_model(opts.init_from, safe_mode=True, compile=False)
         try:
             model.set_weights(source.get_weights())
@@ -242,6 +253,10 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     set_tf_environment()
     import keras
 
+    # First of all: MultiWorkerMirroredStrategy configures the collective ops of the runtime,
+    # which TensorFlow allows only before its first op.  Made later, the workers each train
+    # alone and end with different weights.
+    strategy = _strategy(opts.strategy)
     crops_dir, run_dir = Path(crops_dir), Path(run_dir)
     recipe = _recipe(opts)
     epochs = opts.epochs or recipe.epochs
@@ -268,7 +283,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     history: dict = {}
     probe_metrics: Optional[dict] = None
     initial_epoch = 0
-    with _strategy(opts.strategy).scope():
+    with strategy.scope():
         resumed = _resume_from_checkpoint(keras, ckpt_dir, opts)
         if resumed:
             model, initial_epoch, history = resumed
@@ -288,7 +303,9 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     if tracker is not None and opts.int8_remeasure_every:
         callbacks.insert(0, tracker.callback(keras, opts.int8_remeasure_every, opts.verbose))
     t0 = time.perf_counter()
-    if initial_epoch < epochs:
+    if initial_epoch < epochs and opts.strategy == "multiworker":
+        fit_multiworker(keras, strategy, trainee, train_ds.repeat(), epochs, initial_epoch, steps, callbacks)
+    elif initial_epoch < epochs:
         trainee.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
                     steps_per_epoch=steps, callbacks=callbacks, verbose=2 if opts.verbose else 0,
                     validation_freq=opts.validate_every, shuffle=False)  # the tf.data pipeline shuffles

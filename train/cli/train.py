@@ -56,7 +56,9 @@ def register(subparsers) -> None:
                    help="how often the trace-destroying augmentations (random JPEG, downscale-upscale, blur) "
                         "are applied, relative to the default (1.0: 16 %%, 10 %% and 6 %% of crops; 2 = twice as often)")
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
-                   help="tf.distribute strategy (multiworker reads TF_CONFIG)")
+                   help="tf.distribute strategy: mirrored for several GPUs of one machine; multiworker for "
+                        "several machines, one process each, all with the same command and crops and each "
+                        "with its own TF_CONFIG (train/README.md, 'Several machines')")
     p.add_argument("--resume", action="store_true", help="continue from RUN's last epoch checkpoint")
     p.add_argument("--init-from", metavar="MODEL",
                    help="start from the weights of a trained .keras model of the same architecture "
