@@ -16,4 +16,7 @@ def load_keras_model(path):
     import_tf()
     import keras
 
+    from fakeface.train.models.face_oval import register
+
+    register()  # a model with a face oval (train --arch lite0_oval) names that layer
     return keras.saving.load_model(str(path), safe_mode=True)

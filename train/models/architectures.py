@@ -182,6 +182,11 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
     "lite0_multi": (lambda size: build_lite0_classifier(size, taps=MULTI_TAPS),
                     replace(LITE0_RECIPE, description="lite0 whose head also reads the pooled outputs of blocks "
                                                       "4, 7, 10 and 14 (40 + 80 + 112 + 192 + 1280 features)")),
+    # lite0 that sees only a fixed face oval of its crop, the backdrop greyed (face_oval.py): for
+    # both classes, so a plain studio wall cannot stand for "fake" (issue 28).  Built for the
+    # crops' own margin, which build_model passes in.
+    "lite0_oval": (lambda size, crop_margin=0.1: build_lite0_classifier(size, oval_margin=crop_margin),
+                   replace(LITE0_RECIPE, description="lite0 on a fixed face oval, the backdrop outside it grey")),
     "lite0_b11": (lambda size: build_lite0_classifier(size, blocks=11),
                   Recipe(epochs=6, batch_size=32, learning_rate=2e-4, schedule="cosine", weight_decay=1e-5,
                          pretrained=True,
@@ -194,9 +199,15 @@ ARCHITECTURES: dict[str, tuple[Callable, Recipe]] = {
 DEFAULT_ARCH = "lite0"
 
 
-def build_model(arch: str, input_size: int):
+# Architectures whose layers depend on the crop geometry: built with the crops' margin.
+NEEDS_CROP_MARGIN = frozenset({"lite0_oval"})
+
+
+def build_model(arch: str, input_size: int, crop_margin: float = 0.1):
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(sorted(ARCHITECTURES))}")
+    if arch in NEEDS_CROP_MARGIN:
+        return ARCHITECTURES[arch][0](input_size, crop_margin=crop_margin)
     return ARCHITECTURES[arch][0](input_size)
 
 

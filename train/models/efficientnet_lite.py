@@ -17,9 +17,11 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
+from .face_oval import face_oval_layer
 from .int8_stem import snap_conv_to_int8_grid
 from .torch_checkpoint import read_state_dict
 
@@ -231,19 +233,21 @@ def tap_layer(i: int, prefix: str = "lite") -> str:
 
 
 def build_lite0_classifier(input_size: int, blocks: int = NUM_BLOCKS, pretrained: bool = True,
-                           dropout: float = 0.2, taps: tuple[int, ...] = ()):
+                           dropout: float = 0.2, taps: tuple[int, ...] = (), oval_margin: Optional[float] = None):
     """The pretrained backbone plus a small head: pooled features -> dropout -> one sigmoid.
 
     The input normalisation is folded into the stem (:func:`fold_normalisation_into_stem`), so
     the model takes raw 0..255 RGB with no layer in front.  With ``taps`` (block indices), the
     pooled outputs of those blocks are concatenated with the last feature map's.  The pooled
     features are the output of a layer named ``lite_pool``, so training can cut the model there
-    to fit the head on cached features first (:func:`feature_extractor`).
+    to fit the head on cached features first (:func:`feature_extractor`).  With ``oval_margin``
+    (the crops' margin), a fixed face oval greys out the backdrop first (:mod:`.face_oval`).
     """
     import keras
 
     inp = keras.Input((input_size, input_size, 3), name="pixels")
-    x = lite0_features(keras, inp, blocks)
+    x = inp if oval_margin is None else face_oval_layer(input_size, oval_margin)(inp)
+    x = lite0_features(keras, x, blocks)
     if taps:
         graph = keras.Model(inp, x)
         pooled = [keras.layers.GlobalAveragePooling2D(name=f"lite_pool_b{i:02d}")(graph.get_layer(tap_layer(i)).output)
@@ -254,7 +258,8 @@ def build_lite0_classifier(input_size: int, blocks: int = NUM_BLOCKS, pretrained
         x = keras.layers.GlobalAveragePooling2D(name="lite_pool")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     out = keras.layers.Dense(1, activation="sigmoid", name="fake_probability")(x)
-    suffix = ("" if blocks >= NUM_BLOCKS else f"_b{blocks}") + ("_multi" if taps else "")
+    suffix = (("" if blocks >= NUM_BLOCKS else f"_b{blocks}") + ("_multi" if taps else "")
+              + ("" if oval_margin is None else "_oval"))
     model = keras.Model(inp, out, name=f"fakeface_lite0{suffix}")
     if pretrained:
         load_imagenet_weights(model, blocks)

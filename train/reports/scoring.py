@@ -44,6 +44,9 @@ def open_scorer(model_path: str | os.PathLike, backend: str = "auto") -> tuple[M
         set_tf_environment()
         import keras
 
+        from ..models.face_oval import register
+
+        register()
         try:
             model = keras.models.load_model(model_path, safe_mode=True, compile=False)
         except Exception as exc:  # Keras raises many types for a bad file
