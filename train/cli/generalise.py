@@ -178,6 +178,9 @@ def register(subparsers) -> None:
                    help="batch size (default 32: more steps in a short schedule)")
     q.add_argument("--balance", choices=("class", "source"), default="source",
                    help="loss weights, as in 'fakeface train' (default source)")
+    q.add_argument("--freeze-blocks", type=count_or_zero, default=0, metavar="N",
+                   help="lite0 archs: keep the stem and the first N of the 16 blocks at their ImageNet weights, "
+                        "as 'fakeface train --freeze-blocks' (default 0)")
     add_scale_augment(q)
     add_box_and_style_augment(q)
     q.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
@@ -214,6 +217,7 @@ def run(args) -> int:
             raise FakeFaceError(f"{args.crops}: no such crop folder")
         opts = LeaveOneOutOptions(arch=args.arch, epochs=args.epochs, limit=args.limit, batch_size=args.batch_size,
                                   seed=args.seed, threshold=args.threshold, balance=args.balance,
+                                  freeze_blocks=args.freeze_blocks,
                                   scale_augment=args.scale_augment, augment_options=augment_options(args),
                                   target_real_acceptance=args.target_real_acceptance, sources=args.source,
                                   verbose=progress)

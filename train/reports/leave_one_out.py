@@ -38,6 +38,7 @@ class LeaveOneOutOptions:
     # the weights; 250 steps of 32 gave an in-distribution AUC of 0.63, 500 of 16 about 0.9).
     batch_size: Optional[int] = 32
     balance: str = "source"
+    freeze_blocks: int = 0  # train --freeze-blocks: lite0 blocks kept at their ImageNet weights
     scale_augment: float = 0.0  # train --scale-augment (needs crops prepared with --context)
     augment_options: Optional[AugmentOptions] = None  # the train flags' augmentation (overrides scale_augment)
     seed: int = 1
@@ -131,6 +132,7 @@ def train_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], held: set
         result = train_run(view, fold_dir / "run", TrainOptions(
             arch=opts.arch, epochs=opts.epochs, batch_size=opts.batch_size, seed=opts.seed, limit=opts.limit,
             balance=opts.balance, steps_per_epoch=opts.steps_per_epoch, verbose=opts.verbose,
+            freeze_blocks=opts.freeze_blocks,
             augment_options=opts.augment_options or AugmentOptions(scale_p=opts.scale_augment)))
         model = result.model_path
         if opts.threshold is None:
