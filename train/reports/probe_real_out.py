@@ -54,12 +54,12 @@ def subset(cs: CropSet, keep: np.ndarray) -> CropSet:
     return CropSet(cs.images[idx], cs.labels[idx], [cs.sources[i] for i in idx], [cs.paths[i] for i in idx])
 
 
-def fold_row(feats: dict, splits: dict, held: str, feature: str) -> dict:
+def fold_row(feats: dict, splits: dict, held: str, feature: str, l2: float = 1e-2) -> dict:
     train, val, test = (splits[k] for k in ("train", "val", "test"))
     keep_tr = np.array([s != held for s in train.sources])
     tr = subset(train, keep_tr)
     x_tr = feats["train"][feature][keep_tr]
-    fit = fit_logistic(x_tr, tr.labels.astype(np.float64), sample_weights(tr, "source").astype(np.float64))
+    fit = fit_logistic(x_tr, tr.labels.astype(np.float64), sample_weights(tr, "source").astype(np.float64), l2=l2)
     val_real = np.array([lab == 0 and s != held for lab, s in zip(val.labels, val.sources)])
     threshold = threshold_for_real_acceptance(fit(feats["val"][feature][val_real]), 0.95)
     p_held = np.concatenate([fit(feats[k][feature][[s == held for s in splits[k].sources]]) for k in splits])
@@ -67,7 +67,7 @@ def fold_row(feats: dict, splits: dict, held: str, feature: str) -> dict:
     fakes = test.labels == 1
     p_fake = fit(feats["test"][feature][fakes])
     accepted, people = rate_by_group(p_held < threshold, [group_of(source_key_of_crop(p)) for p in held_paths])
-    return {"held_out": held, "feature": feature, "people": people, "accepted": round(accepted, 3),
+    return {"held_out": held, "feature": feature, "l2": l2, "people": people, "accepted": round(accepted, 3),
             "held_out_auc": round(roc_auc(np.r_[np.ones(len(p_fake)), np.zeros(len(p_held))],
                                           np.r_[p_fake, p_held]), 3),
             "test_fakes_caught": round(float(np.mean(p_fake >= threshold)), 3)}
@@ -79,6 +79,7 @@ def main(argv=None) -> int:
     ap.add_argument("crops", help="crops from 'fakeface prepare --crop resize'")
     ap.add_argument("--variants", default="plain,oval", help="comma list: plain, oval, marginM (default plain,oval)")
     ap.add_argument("--features", default="head,multi", help=f"comma list of {', '.join(FEATURES)} (default head,multi)")
+    ap.add_argument("--l2", default="0.01", help="comma list of L2 strengths of the regression (default 0.01)")
     ap.add_argument("--limit", type=int, default=6000, help="training crops (default 6000, every studio crop kept)")
     ap.add_argument("--out", help="also write the rows to this JSON file")
     args = ap.parse_args(argv)
@@ -105,10 +106,11 @@ def main(argv=None) -> int:
             out["multi"] = np.hstack([out[t] for t in (*TAPS, "head")])
             feats[k] = {f: out[f].astype(np.float64) for f in FEATURES}
         for feature in args.features.split(","):
-            for held in STUDIO_SOURCES:
-                row = {"variant": variant, **fold_row(feats, splits, held, feature)}
-                rows.append(row)
-                print(dumps(row), flush=True)
+            for l2 in (float(v) for v in args.l2.split(",")):
+                for held in STUDIO_SOURCES:
+                    row = {"variant": variant, **fold_row(feats, splits, held, feature, l2)}
+                    rows.append(row)
+                    print(dumps(row), flush=True)
     if args.out:
         Path(args.out).write_text(dumps(rows, indent=1) + "\n", encoding="utf-8")
     return 0
