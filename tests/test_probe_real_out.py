@@ -42,3 +42,21 @@ def test_a_held_out_source_that_looks_fake_is_turned_away():
     row = _row("fake")
     assert row["accepted"] < 0.2 and row["held_out_auc"] < 0.6
     assert row["people"] == 120  # no person numbers in these names: every photo counts alone
+
+
+def test_dropping_the_fake_source_that_teaches_the_confusion_is_measured():
+    rng = np.random.default_rng(1)
+    splits, feats = {}, {}
+    for name, n in (("train", 60), ("val", 30), ("test", 30)):
+        x, cs = _split(rng, n, "real", name)
+        # fake/y sits where the held-out reals sit, on the other side of feature 1
+        y_rows = np.array([s == "fake/y" for s in cs.sources])
+        held_rows = np.array([s == "real/held" for s in cs.sources])
+        x[held_rows, 1] += 6.0
+        x[y_rows] = x[held_rows] + rng.normal(0, 0.3, x[held_rows].shape)
+        splits[name], feats[name] = cs, {"head": x}
+    with_y = fold_row(feats, splits, "real/held", "head")
+    without_y = fold_row(feats, splits, "real/held", "head", drop=("fake/y",))
+    assert with_y["accepted"] < 0.3
+    assert without_y["dropped"] == ["fake/y"]
+    assert without_y["held_out_auc_seen_fakes"] > 0.9 > with_y["held_out_auc"]

@@ -13,7 +13,9 @@ features; if no frozen representation separates a held-out studio from the fakes
 the same crops are unlikely to, and a variant that raises this AUC is worth a full fold.
 
 Variants: ``plain`` (the crops as they are), ``oval`` (the backdrop outside the face oval grey,
-models/face_oval.py), ``marginM`` (the centre square of margin M, cut from the crops and resized).
+models/face_oval.py), ``marginM`` (the centre square of margin M, cut from the crops and resized),
+``sizeN`` (the crops resized to N pixels: the input resolution).  ``--drop-source`` leaves a
+source out of every fold's training as well, to see what it teaches.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ def variant_images(images: np.ndarray, variant: str, margin: float) -> np.ndarra
 
         w = oval_weights(images.shape[1], margin)
         return images.astype(np.float32) * w + FILL * (1.0 - w)
+    if variant.startswith("size"):
+        import cv2
+
+        n = int(variant[len("size"):])
+        interp = cv2.INTER_AREA if n < images.shape[1] else cv2.INTER_LINEAR
+        return np.stack([cv2.resize(im, (n, n), interpolation=interp) for im in images]).astype(np.float32)
     if variant.startswith("margin"):
         return recut(images, margin, float(variant[len("margin"):]), images.shape[1]).astype(np.float32)
     raise SystemExit(f"--variants: unknown variant {variant!r} (plain, oval, marginM)")
@@ -54,9 +62,10 @@ def subset(cs: CropSet, keep: np.ndarray) -> CropSet:
     return CropSet(cs.images[idx], cs.labels[idx], [cs.sources[i] for i in idx], [cs.paths[i] for i in idx])
 
 
-def fold_row(feats: dict, splits: dict, held: str, feature: str, l2: float = 1e-2) -> dict:
+def fold_row(feats: dict, splits: dict, held: str, feature: str, l2: float = 1e-2, drop: tuple = ()) -> dict:
+    """One fold: fitted without ``held`` (and without the ``drop`` sources, to see what they teach)."""
     train, val, test = (splits[k] for k in ("train", "val", "test"))
-    keep_tr = np.array([s != held for s in train.sources])
+    keep_tr = np.array([s != held and s not in drop for s in train.sources])
     tr = subset(train, keep_tr)
     x_tr = feats["train"][feature][keep_tr]
     fit = fit_logistic(x_tr, tr.labels.astype(np.float64), sample_weights(tr, "source").astype(np.float64), l2=l2)
@@ -67,10 +76,16 @@ def fold_row(feats: dict, splits: dict, held: str, feature: str, l2: float = 1e-
     fakes = test.labels == 1
     p_fake = fit(feats["test"][feature][fakes])
     accepted, people = rate_by_group(p_held < threshold, [group_of(source_key_of_crop(p)) for p in held_paths])
-    return {"held_out": held, "feature": feature, "l2": l2, "people": people, "accepted": round(accepted, 3),
-            "held_out_auc": round(roc_auc(np.r_[np.ones(len(p_fake)), np.zeros(len(p_held))],
-                                          np.r_[p_fake, p_held]), 3),
-            "test_fakes_caught": round(float(np.mean(p_fake >= threshold)), 3)}
+
+    def auc_against(p_f):
+        return round(roc_auc(np.r_[np.ones(len(p_f)), np.zeros(len(p_held))], np.r_[p_f, p_held]), 3)
+
+    row = {"held_out": held, "feature": feature, "l2": l2, "people": people, "accepted": round(accepted, 3),
+           "held_out_auc": auc_against(p_fake), "test_fakes_caught": round(float(np.mean(p_fake >= threshold)), 3)}
+    if drop:
+        seen = np.array([s not in drop for s, f in zip(test.sources, fakes) if f])
+        row.update(dropped=list(drop), held_out_auc_seen_fakes=auc_against(p_fake[seen]))
+    return row
 
 
 def main(argv=None) -> int:
@@ -80,6 +95,8 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", default="plain,oval", help="comma list: plain, oval, marginM (default plain,oval)")
     ap.add_argument("--features", default="head,multi", help=f"comma list of {', '.join(FEATURES)} (default head,multi)")
     ap.add_argument("--l2", default="0.01", help="comma list of L2 strengths of the regression (default 0.01)")
+    ap.add_argument("--drop-source", action="append", default=[], metavar="SOURCE",
+                    help="also leave this source out of every fold's training (repeatable): what does it teach?")
     ap.add_argument("--limit", type=int, default=6000, help="training crops (default 6000, every studio crop kept)")
     ap.add_argument("--out", help="also write the rows to this JSON file")
     args = ap.parse_args(argv)
@@ -97,18 +114,21 @@ def main(argv=None) -> int:
         keep[studio] = True
         keep[rng.choice(others, max(0, args.limit - int(studio.sum())), replace=False)] = True
         splits["train"] = subset(train, keep)
-    model = tapped_backbone(splits["train"].images.shape[1])
+    models = {}
     rows = []
     for variant in args.variants.split(","):
         feats = {}
         for k, cs in splits.items():
-            out = model.predict(variant_images(cs.images, variant, margin), batch_size=64, verbose=0)
+            images = variant_images(cs.images, variant, margin)
+            if images.shape[1] not in models:
+                models[images.shape[1]] = tapped_backbone(images.shape[1])
+            out = models[images.shape[1]].predict(images, batch_size=64, verbose=0)
             out["multi"] = np.hstack([out[t] for t in (*TAPS, "head")])
             feats[k] = {f: out[f].astype(np.float64) for f in FEATURES}
         for feature in args.features.split(","):
             for l2 in (float(v) for v in args.l2.split(",")):
                 for held in STUDIO_SOURCES:
-                    row = {"variant": variant, **fold_row(feats, splits, held, feature, l2)}
+                    row = {"variant": variant, **fold_row(feats, splits, held, feature, l2, tuple(args.drop_source))}
                     rows.append(row)
                     print(dumps(row), flush=True)
     if args.out:
