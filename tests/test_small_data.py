@@ -62,3 +62,19 @@ def test_a_one_class_validation_split_plots_a_gap_not_a_flat_zero_auc(tmp_path, 
     assert "1 epoch in" in capsys.readouterr().out
     metrics = loads_strict((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["history"]["val_auc"] == [None]  # Keras logged 0.0
+
+
+@pytest.mark.tf
+def test_train_takes_a_source_weight_and_records_it(tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    from fakeface.edge.cli import main
+    from fakeface.edge.strict_json import loads_strict
+
+    crops = write_synthetic_crops(tmp_path / "crops", n=60, size=32)
+    out = tmp_path / "run"
+    assert main(["train", str(crops), "--out", str(out), "--arch", "tiny", "--epochs", "1", "--quiet",
+                 "--source-weight", "fake/synthetic=0.5"]) == 0
+    assert loads_strict((out / "metrics.json").read_text())["source_weights"] == {"fake/synthetic": 0.5}
+    assert main(["train", str(crops), "--out", str(tmp_path / "bad"), "--arch", "tiny", "--epochs", "1",
+                 "--source-weight", "synthetic=0.5"]) == 2
+    assert "--source-weight synthetic: names more than one source folder" in capsys.readouterr().err

@@ -254,6 +254,28 @@ def test_source_balance_counts_every_person_of_a_source_the_same():
     assert np.allclose(w[40:80], w[40])  # photos without a person: as before, all alike
 
 
+def test_a_source_weight_moves_its_share_to_the_rest_of_its_class():
+    from fakeface.edge.errors import FakeFaceError
+    from fakeface.train.data.dataset import CropSet, resolve_source_weights, sample_weights
+
+    sources = ["real/a"] * 20 + ["fake/studio-like"] * 20 + ["fake/gan"] * 20
+    paths = [f"{s}/{i}.jpg.png" for i, s in enumerate(sources)]
+    cs = CropSet(images=np.zeros((60, 1, 1, 3), np.uint8), labels=np.array([0] * 20 + [1] * 40, np.int32),
+                 sources=sources, paths=paths)
+    plain = sample_weights(cs, "source")
+    weights = resolve_source_weights({"studio-like": 0.25}, cs.sources)
+    assert weights == {"fake/studio-like": 0.25}
+    w = sample_weights(cs, "source", weights)
+    assert w[:20].sum() == pytest.approx(plain[:20].sum())  # the real class is untouched
+    assert w[20:].sum() == pytest.approx(plain[20:].sum())  # the fake class keeps its total...
+    assert w[20:40].sum() == pytest.approx(0.25 * w[40:].sum())  # ...a quarter of it for studio-like
+    assert sample_weights(cs, "source", {"fake/studio-like": 0.0})[20:40].sum() == 0.0
+    with pytest.raises(FakeFaceError, match="--source-weight nowhere: no such source folder"):
+        resolve_source_weights({"nowhere": 1.0}, cs.sources)
+    with pytest.raises(FakeFaceError, match="leaves the fake class with no weight"):
+        sample_weights(cs, "source", {"fake/studio-like": 0.0, "fake/gan": 0.0})
+
+
 def test_rates_counted_by_person_count_each_person_once():
     from fakeface.train.reports.metrics import rate_by_group
 

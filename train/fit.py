@@ -27,7 +27,7 @@ from fakeface.edge.tf_environment import set_tf_environment
 from fakeface.edge.wording import plural
 
 from .data.augment import make_augment, make_window
-from .data.dataset import make_dataset
+from .data.dataset import make_dataset, resolve_source_weights
 from .data.layout import people_of_crops
 from .fit_crops import RunCrops, attach_context_windows, load_run_crops
 from .fit_multiworker import fit_multiworker
@@ -151,7 +151,8 @@ def _new_model(keras, opts: TrainOptions, recipe, crops: RunCrops) -> tuple[obje
                       f"({n} more layers frozen)")
         if not opts.init_from:
             probe = fit_linear_probe(model, feature_extractor(model), crops.train, crops.val, opts.balance,
-                                     seed=opts.seed, verbose=opts.verbose)
+                                     seed=opts.seed, verbose=opts.verbose,
+                                     source_weights=resolve_source_weights(opts.source_weights, crops.train.sources))
             probe_metrics = asdict(probe)
             if opts.verbose:
                 print(probe.line())
@@ -274,7 +275,8 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     remove_stale_partials(run_dir)
     augment = make_augment(size, opts.augment_options, opts.seed, crops.margin) if opts.augment else None
     train_ds = make_dataset(train_cs, batch, training=True, augment=augment, seed=opts.seed,
-                            balance=opts.balance, window=make_window(size, opts.augment_options))
+                            balance=opts.balance, window=make_window(size, opts.augment_options),
+                            source_weights=resolve_source_weights(opts.source_weights, train_cs.sources))
     val_ds = make_dataset(val_cs, 128, training=False) if len(val_cs) else None
     steps = opts.steps_per_epoch or int(np.ceil(len(train_cs) / batch))
     if opts.steps_per_epoch:
@@ -340,7 +342,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "int8_remeasure_every": opts.int8_remeasure_every if opts.int8_consistency else None,
         "jitter_consistency": opts.jitter_consistency, "freeze_blocks": opts.freeze_blocks,
         "validate_every": opts.validate_every, "test_scored": not opts.skip_test,
-        "source_shares": opts.source_shares or None,
+        "source_shares": opts.source_shares or None, "source_weights": opts.source_weights or None,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,
         "train_crops": len(train_cs), "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(float(np.mean(history["seconds"])), 1) if history.get("seconds") else None,

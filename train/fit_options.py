@@ -24,6 +24,7 @@ class TrainOptions:
     resume: bool = False
     seed: int = 1
     limit: int = 0  # cap on training crops, for quick trials
+    source_weights: dict = field(default_factory=dict)  # {"fake/generated-photos": 0.25}: loss weight factors
     source_shares: dict = field(default_factory=dict)  # {"fake/stylegan1-140k": 0.5}: train on part of a source
     steps_per_epoch: Optional[int] = None  # batches an epoch (None: one pass over the training crops)
     init_from: Optional[str] = None  # start from this .keras model's weights (same arch), e.g. to fine-tune

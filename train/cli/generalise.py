@@ -7,7 +7,7 @@ from fakeface.edge.strict_json import dumps
 
 from ..data.layout import SPLITS
 from .generalise_capture import add_capture_parser
-from .options import FORMATTER, add_box_and_style_augment, add_scale_augment, augment_options
+from .options import FORMATTER, add_box_and_style_augment, add_scale_augment, add_source_weight, augment_options
 
 
 def register(subparsers) -> None:
@@ -183,6 +183,7 @@ def register(subparsers) -> None:
                         "as 'fakeface train --freeze-blocks' (default 0)")
     add_scale_augment(q)
     add_box_and_style_augment(q)
+    add_source_weight(q)
     q.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     q.add_argument("--threshold", type=probability, default=None, help="fixed threshold instead of calibrating each fold")
     q.add_argument("--target-real-acceptance", type=share_above_zero, default=0.95,
@@ -217,7 +218,7 @@ def run(args) -> int:
             raise FakeFaceError(f"{args.crops}: no such crop folder")
         opts = LeaveOneOutOptions(arch=args.arch, epochs=args.epochs, limit=args.limit, batch_size=args.batch_size,
                                   seed=args.seed, threshold=args.threshold, balance=args.balance,
-                                  freeze_blocks=args.freeze_blocks,
+                                  freeze_blocks=args.freeze_blocks, source_weights=dict(args.source_weight),
                                   scale_augment=args.scale_augment, augment_options=augment_options(args),
                                   target_real_acceptance=args.target_real_acceptance, sources=args.source,
                                   verbose=progress)

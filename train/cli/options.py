@@ -27,6 +27,26 @@ def source_share(text: str) -> tuple:
     return name.strip("/ "), share(value)
 
 
+def source_weight(text: str) -> tuple:
+    """argparse ``type=`` for ``SOURCE=W``: a source folder and a loss weight factor >= 0."""
+    name, sep, value = text.rpartition("=")
+    try:
+        factor = float(value)
+    except ValueError:
+        factor = -1.0
+    if not sep or not name.strip("/ ") or not (factor >= 0 and factor != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected SOURCE=W with a weight factor W >= 0, e.g. "
+                                         f"fake/generated-photos=0.25, not {text!r}")
+    return name.strip("/ "), factor
+
+
+def add_source_weight(p) -> None:
+    p.add_argument("--source-weight", type=source_weight, action="append", default=[], metavar="SOURCE=W",
+                   help="scale one source folder's loss weight by W (repeatable), the rest of its class taking "
+                        "up the difference: e.g. fake/generated-photos=0.25, so a fake source that looks like "
+                        "studio portraits cannot teach 'studio portrait = fake'; 0: it teaches nothing")
+
+
 def add_scale_augment(p) -> None:
     p.add_argument("--scale-augment", type=probability, default=0.0, metavar="P",
                    help="shrink this share of training faces by 0.6-1x (area averaging, no re-enlarging) "

@@ -191,17 +191,54 @@ def class_weights(labels: np.ndarray) -> dict:
 BALANCE_MODES = ("class", "source")
 
 
-def sample_weights(cs: CropSet, balance: str = "class") -> np.ndarray:
+def sample_weights(cs: CropSet, balance: str = "class", source_weights: Optional[dict] = None) -> np.ndarray:
     """Per-crop loss weights, mean 1.
 
     "class": real and fake count equally.  "source": each class counts half, and within
     a class every source folder counts equally, so a small source (the 140k twins have
     ~760 training photos, the 128-px ones ~2,000) is not drowned by the large ones; within
     a source every person counts equally (:func:`~.layout.group_of`: 35 near-identical
-    webcam frames of one person weigh as much as 16 studio photos of another)."""
+    webcam frames of one person weigh as much as 16 studio photos of another).
+
+    ``source_weights`` ({"fake/generated-photos": 0.25}) then scales whole sources, and each
+    class is brought back to its own total, so the other sources of that class take up what
+    one gave away (0: the source teaches nothing, though it stays in the data)."""
     if balance == "class":
         weights = class_weights(cs.labels)
-        return np.array([weights[int(c)] for c in cs.labels], np.float32)
+        w = np.array([weights[int(c)] for c in cs.labels], np.float32)
+    else:
+        w = _source_balanced(cs, balance)
+    return scale_sources(w, cs, source_weights) if source_weights else w
+
+
+def resolve_source_weights(weights: dict, sources) -> dict:
+    """``--source-weight`` names (``fake/generated-photos`` or ``generated-photos``) as the
+    crops' source folders; an unknown name is an error that lists the known ones."""
+    known = sorted(set(sources))
+    out = {}
+    for name, factor in weights.items():
+        match = [s for s in known if s == name or s.split("/", 1)[-1] == name]
+        if len(match) != 1:
+            what = "names more than one source folder" if match else "no such source folder"
+            raise FakeFaceError(f"--source-weight {name}: {what} among the training crops (have {', '.join(known)})")
+        out[match[0]] = float(factor)
+    return out
+
+
+def scale_sources(w: np.ndarray, cs: CropSet, source_weights: dict) -> np.ndarray:
+    """``w`` with every crop of a source in ``source_weights`` scaled by its factor, each class
+    renormalised to the total it had."""
+    factor = np.array([source_weights.get(src, 1.0) for src in cs.sources], np.float64)
+    out = w.astype(np.float64) * factor
+    for label in np.unique(cs.labels):
+        m = cs.labels == label
+        if out[m].sum() <= 0:
+            raise FakeFaceError(f"--source-weight leaves the {'fake' if label else 'real'} class with no weight")
+        out[m] *= w[m].sum() / out[m].sum()
+    return out.astype(np.float32)
+
+
+def _source_balanced(cs: CropSet, balance: str) -> np.ndarray:
     if balance != "source":
         raise FakeFaceError(f"balance must be one of {BALANCE_MODES}, not {balance!r}")
     n = len(cs.labels)
@@ -218,7 +255,7 @@ def sample_weights(cs: CropSet, balance: str = "class") -> np.ndarray:
 
 
 def make_dataset(cs: CropSet, batch_size: int, training: bool, augment=None, seed: int = 1,
-                 balance: str = "class", window=None):
+                 balance: str = "class", window=None, source_weights: Optional[dict] = None):
     """A tf.data pipeline of (float32 pixels 0..255, float32 label[, weight]) batches.
 
     In training, crops with context windows (:func:`attach_context`) are cut anew every
@@ -227,7 +264,7 @@ def make_dataset(cs: CropSet, batch_size: int, training: bool, augment=None, see
 
     from .augment import make_window
 
-    w = sample_weights(cs, balance)
+    w = sample_weights(cs, balance, source_weights)
     y = cs.labels.astype(np.float32)[:, None]
     windows = training and cs.context is not None
     if windows:

@@ -52,6 +52,7 @@ def _features(extractor, images: np.ndarray, verbose: bool) -> np.ndarray:
 
 
 def fit_linear_probe(model, extractor, train_cs: CropSet, val_cs: CropSet, balance: str = "source",
+                     source_weights: Optional[dict] = None,
                      epochs: int = 60, l2: float = 1e-3, seed: int = 1, verbose: bool = True,
                      per_source: int = PROBE_CROPS_PER_SOURCE) -> ProbeResult:
     """Fit ``model``'s final Dense layer (``fake_probability``) on ``extractor``'s features of
@@ -73,7 +74,7 @@ def fit_linear_probe(model, extractor, train_cs: CropSet, val_cs: CropSet, balan
     probe = keras.Model(inp, head(inp))
     probe.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
     probe.fit((x_train - mean) / std, train_cs.labels.astype(np.float32),
-              sample_weight=sample_weights(train_cs, balance), batch_size=256, epochs=epochs,
+              sample_weight=sample_weights(train_cs, balance, source_weights), batch_size=256, epochs=epochs,
               shuffle=True, verbose=0)
 
     # Fold the standardisation into the Dense layer: w' = w / std, b' = b - sum(w * mean / std).

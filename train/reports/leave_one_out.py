@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -39,6 +39,7 @@ class LeaveOneOutOptions:
     batch_size: Optional[int] = 32
     balance: str = "source"
     freeze_blocks: int = 0  # train --freeze-blocks: lite0 blocks kept at their ImageNet weights
+    source_weights: dict = field(default_factory=dict)  # train --source-weight
     scale_augment: float = 0.0  # train --scale-augment (needs crops prepared with --context)
     augment_options: Optional[AugmentOptions] = None  # the train flags' augmentation (overrides scale_augment)
     seed: int = 1
@@ -132,7 +133,7 @@ def train_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], held: set
         result = train_run(view, fold_dir / "run", TrainOptions(
             arch=opts.arch, epochs=opts.epochs, batch_size=opts.batch_size, seed=opts.seed, limit=opts.limit,
             balance=opts.balance, steps_per_epoch=opts.steps_per_epoch, verbose=opts.verbose,
-            freeze_blocks=opts.freeze_blocks,
+            freeze_blocks=opts.freeze_blocks, source_weights=opts.source_weights,
             augment_options=opts.augment_options or AugmentOptions(scale_p=opts.scale_augment)))
         model = result.model_path
         if opts.threshold is None:
