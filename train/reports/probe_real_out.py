@@ -97,6 +97,8 @@ def main(argv=None) -> int:
     ap.add_argument("--l2", default="0.01", help="comma list of L2 strengths of the regression (default 0.01)")
     ap.add_argument("--drop-source", action="append", default=[], metavar="SOURCE",
                     help="also leave this source out of every fold's training (repeatable): what does it teach?")
+    ap.add_argument("--drop-each", action="store_true",
+                    help="repeat every fold with each fake source left out of training in turn")
     ap.add_argument("--limit", type=int, default=6000, help="training crops (default 6000, every studio crop kept)")
     ap.add_argument("--out", help="also write the rows to this JSON file")
     args = ap.parse_args(argv)
@@ -125,12 +127,16 @@ def main(argv=None) -> int:
             out = models[images.shape[1]].predict(images, batch_size=64, verbose=0)
             out["multi"] = np.hstack([out[t] for t in (*TAPS, "head")])
             feats[k] = {f: out[f].astype(np.float64) for f in FEATURES}
+        drops = [tuple(args.drop_source)]
+        if args.drop_each:  # every fake source left out in turn, after the run with none left out
+            drops += [(src,) for src in sorted({x for x in splits["train"].sources if x.startswith("fake/")})]
         for feature in args.features.split(","):
             for l2 in (float(v) for v in args.l2.split(",")):
-                for held in STUDIO_SOURCES:
-                    row = {"variant": variant, **fold_row(feats, splits, held, feature, l2, tuple(args.drop_source))}
-                    rows.append(row)
-                    print(dumps(row), flush=True)
+                for drop in drops:
+                    for held in STUDIO_SOURCES:
+                        row = {"variant": variant, **fold_row(feats, splits, held, feature, l2, drop)}
+                        rows.append(row)
+                        print(dumps(row), flush=True)
     if args.out:
         Path(args.out).write_text(dumps(rows, indent=1) + "\n", encoding="utf-8")
     return 0
