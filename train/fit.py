@@ -125,7 +125,8 @@ def _resume_from_checkpoint(keras, ckpt_dir: Path, opts: TrainOptions):
     return model, int(state["epoch"]), state.get("history", {})
 
 
-def _new_model(keras, opts: TrainOptions, recipe, crops: RunCrops) -> tuple[object, Optional[dict]]:
+def _new_model(keras, opts: TrainOptions, recipe, crops: RunCrops,
+               source_weights: Optional[dict] = None) -> tuple[object, Optional[dict]]:
     """A fresh model of ``opts.arch``, or one warm-started from --init-from; pretrained ones get their
     linear probe (whose metrics come back) and --int8-stem its snapped stem."""
     probe_metrics = None
@@ -152,7 +153,7 @@ def _new_model(keras, opts: TrainOptions, recipe, crops: RunCrops) -> tuple[obje
         if not opts.init_from:
             probe = fit_linear_probe(model, feature_extractor(model), crops.train, crops.val, opts.balance,
                                      seed=opts.seed, verbose=opts.verbose,
-                                     source_weights=resolve_source_weights(opts.source_weights, crops.train.sources))
+                                     source_weights=source_weights)
             probe_metrics = asdict(probe)
             if opts.verbose:
                 print(probe.line())
@@ -274,9 +275,10 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     ckpt_dir.mkdir(exist_ok=True)
     remove_stale_partials(run_dir)
     augment = make_augment(size, opts.augment_options, opts.seed, crops.margin) if opts.augment else None
+    source_weights = resolve_source_weights(opts.source_weights, train_cs.sources)
     train_ds = make_dataset(train_cs, batch, training=True, augment=augment, seed=opts.seed,
                             balance=opts.balance, window=make_window(size, opts.augment_options),
-                            source_weights=resolve_source_weights(opts.source_weights, train_cs.sources))
+                            source_weights=source_weights)
     val_ds = make_dataset(val_cs, 128, training=False) if len(val_cs) else None
     steps = opts.steps_per_epoch or int(np.ceil(len(train_cs) / batch))
     if opts.steps_per_epoch:
@@ -290,7 +292,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         if resumed:
             model, initial_epoch, history = resumed
         else:
-            model, probe_metrics = _new_model(keras, opts, recipe, crops)
+            model, probe_metrics = _new_model(keras, opts, recipe, crops, source_weights)
         trainee, tracker = model, None
         if _consistency(opts).active:
             trainee, tracker = assemble_trainee(model, _consistency(opts), crops.train, opts.int8_remeasure_every,

@@ -41,6 +41,12 @@ class CropSet:
         return len(self.labels)
 
 
+def take(cs: CropSet, keep: np.ndarray) -> CropSet:
+    """The crops at the indices (or where the mask is true) ``keep``, in order, without context."""
+    idx = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep)
+    return CropSet(cs.images[idx], cs.labels[idx], [cs.sources[i] for i in idx], [cs.paths[i] for i in idx])
+
+
 def at_most_per_source(cs: CropSet, limit: int, seed: int = 1) -> CropSet:
     """A random subset with at most ``limit`` crops of every source folder (small sources
     whole), in the original order; ``cs`` itself when no source is over the limit."""
@@ -53,7 +59,7 @@ def at_most_per_source(cs: CropSet, limit: int, seed: int = 1) -> CropSet:
     keep = np.sort(np.concatenate(keep)) if keep else np.empty(0, np.intp)
     if len(keep) == len(cs):
         return cs
-    return CropSet(cs.images[keep], cs.labels[keep], [cs.sources[i] for i in keep], [cs.paths[i] for i in keep])
+    return take(cs, keep)
 
 
 def read_geometry(crops_dir: str | os.PathLike) -> dict:

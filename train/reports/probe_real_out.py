@@ -28,7 +28,7 @@ import numpy as np
 
 from fakeface.edge.strict_json import dumps
 
-from ..data.dataset import CropSet, load_split, sample_weights
+from ..data.dataset import load_split, sample_weights, take
 from ..data.layout import group_of, source_key_of_crop
 from .leave_one_real_out import STUDIO_SOURCES
 from .metrics import rate_by_group, roc_auc, threshold_for_real_acceptance
@@ -57,16 +57,11 @@ def variant_images(images: np.ndarray, variant: str, margin: float) -> np.ndarra
     raise SystemExit(f"--variants: unknown variant {variant!r} (plain, oval, marginM)")
 
 
-def subset(cs: CropSet, keep: np.ndarray) -> CropSet:
-    idx = np.flatnonzero(keep)
-    return CropSet(cs.images[idx], cs.labels[idx], [cs.sources[i] for i in idx], [cs.paths[i] for i in idx])
-
-
 def fold_row(feats: dict, splits: dict, held: str, feature: str, l2: float = 1e-2, drop: tuple = ()) -> dict:
     """One fold: fitted without ``held`` (and without the ``drop`` sources, to see what they teach)."""
     train, val, test = (splits[k] for k in ("train", "val", "test"))
     keep_tr = np.array([s != held and s not in drop for s in train.sources])
-    tr = subset(train, keep_tr)
+    tr = take(train, keep_tr)
     x_tr = feats["train"][feature][keep_tr]
     fit = fit_logistic(x_tr, tr.labels.astype(np.float64), sample_weights(tr, "source").astype(np.float64), l2=l2)
     val_real = np.array([lab == 0 and s != held for lab, s in zip(val.labels, val.sources)])
@@ -115,7 +110,7 @@ def main(argv=None) -> int:
         keep = np.zeros(len(train), bool)
         keep[studio] = True
         keep[rng.choice(others, max(0, args.limit - int(studio.sum())), replace=False)] = True
-        splits["train"] = subset(train, keep)
+        splits["train"] = take(train, keep)
     models = {}
     rows = []
     for variant in args.variants.split(","):
