@@ -205,3 +205,11 @@ def test_paired_bootstrap_cancels_what_two_models_share():
     assert row.difference > 0 and row.difference_ci[0] > 0 and row.verdict == "B better"
     # the unpaired intervals of the two AUCs overlap: comparing them would call this noise
     assert auc_interval(labels, b)[0] < auc_interval(labels, a)[1]
+
+
+def test_a_fold_header_says_whether_its_schedule_is_the_default_models():
+    from fakeface.train.reports.leave_one_out import schedule_words
+
+    assert "SHORT" in schedule_words({"limit": 4000, "epochs": 10})
+    assert "SHORT" in schedule_words({"limit": 0, "epochs": 2})
+    assert "full schedule" in schedule_words({"limit": 0, "epochs": 10})

@@ -19,9 +19,8 @@ from fakeface.edge.working_image import DEFAULT_WORKING_PIXELS, WorkingImage
 from conftest import ASTRONAUT_FACE, iou
 
 # The edge runtime's promise for a 12-MP photo at the default settings: the whole process...
-# (420: 383 MB measured before this model; its fp16 TFLite file, shipped while int8 misses the
-# export gate, unpacks to float32 weights (+12 MB), and the detector now keeps every pyramid
-# level's P-Net output for one pass (+14 MB); measured 409 MB)
+# (420: measured 403 MB with the int8 TFLite model, 409 MB with the fp16 file shipped before it,
+# whose weights unpack to float32; the detector keeps every pyramid level's P-Net output for one pass)
 PEAK_RSS_LIMIT_MB = 420
 # ...and what the photo itself adds over the 512x512 sample (decoding, the working copy, crops).
 PHOTO_COST_LIMIT_MB = 260

@@ -41,7 +41,7 @@ def _ops(runner) -> list[tuple[str, str]]:
 @legacy_only
 @pytest.mark.skipif("litert" in available_backends(), reason="auto picks litert where it is installed")
 def test_auto_under_legacy_opens_tflite_runtime_with_int8_ops_on_xnnpack():
-    # The int8 fixture (the shipped TFLite file is fp16 while its int8 export misses the gate):
+    # The int8 fixture, a small model whose expected logits are stored beside it:
     # on fakeface's XNNPACK delegate its int8 layers give litert's logits bit for bit; the
     # wheel's own default leaves them on its built-in int8 kernels, whose logits differ.
     expected = np.load(FIXTURES / "tiny_logit.int8.expected.npz")

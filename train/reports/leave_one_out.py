@@ -85,8 +85,7 @@ class LeaveOneOutReport:
         o = self.options
         head = (f"Leave one fake source out: {self.crops}; per fold arch {o['arch']}, {o['epochs']} epochs, "
                 f"batch {o['batch_size'] or 'of the recipe'}, scale augmentation {o.get('scale_augment', 0.0):g}, "
-                f"at most {o['limit'] or 'all'} training crops (a SHORT schedule: numbers are lower than a full "
-                f"training's), threshold: "
+                f"at most {o['limit'] or 'all'} training crops ({schedule_words(o)}), threshold: "
                 + (f"--threshold {o['threshold']}" if o["threshold"] is not None else
                    f"calibrated per fold at {o['target_real_acceptance']} real acceptance on the fold's "
                    "validation reals")
@@ -102,6 +101,17 @@ class LeaveOneOutReport:
                         f"{_f(f.fakes_caught)} | {_f(f.reals_accepted)} | {f.threshold:.4g} | "
                         f"{_f(f.in_distribution_test_auc)} | {f.train_seconds:.0f} |")
         return head + "\n".join(rows)
+
+
+# The default model's schedule (the Makefile's EPOCHS, every training crop).
+FULL_SCHEDULE_EPOCHS = 10
+
+
+def schedule_words(options: dict) -> str:
+    """How a fold's schedule compares with the default model's, for the report's header."""
+    if options["limit"] or options["epochs"] < FULL_SCHEDULE_EPOCHS:
+        return "a SHORT schedule: numbers are lower than a full training's"
+    return "the default model's full schedule"
 
 
 def _slug(source: str) -> str:
