@@ -20,7 +20,7 @@ from fakeface.edge.cli import main
 from fakeface.edge.strict_json import loads_strict as strict_json
 from fakeface.train.reports import capture_variants as cv
 from fakeface.train.reports.capture import Measurement, PhotoResult, match_face, measure_photo
-from fakeface.train.reports.capture_groups import acceptance_by_group, name_groups
+from fakeface.train.reports.capture_groups import acceptance_by_group, acceptance_by_name_group, name_groups
 from fakeface.train.reports.capture_inputs import find_photos
 from fakeface.train.reports.capture_report import Rules, capture_report, flag_slice
 
@@ -142,6 +142,14 @@ def test_a_person_with_40_frames_counts_once():
     # Without persons in the names: the plain share of faces.
     assert acceptance_by_group([True, False, True, True], [f"x/{i}.jpg" for i in range(4)]) == (0.75, 4)
     assert acceptance_by_group([], []) == (None, 0)
+
+
+def test_acceptance_by_sex_counts_people_and_leaves_out_names_without_one():
+    keys = ["real/canada-studio/canada_019f.jpg", "real/canada-studio/canada_022f.jpg",
+            "real/canada-studio/canada_095m.jpg", "real/lfw-scenes/George_Bush_0001.jpg"]
+    by_sex = acceptance_by_name_group([False, True, True, False], keys, "sex")
+    assert by_sex == {"female": (0.5, 2), "male": (1.0, 1)}
+    assert acceptance_by_name_group([True], ["real/lfw-scenes/George_Bush_0001.jpg"], "sex") == {}
 
 
 def test_flag_rule():

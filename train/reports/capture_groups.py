@@ -65,6 +65,18 @@ def acceptance_by_group(accepted: Sequence[bool], keys: Sequence[str]) -> tuple[
     return (None, 0) if units == 0 else (rate, units)
 
 
+def acceptance_by_name_group(accepted: Sequence[bool], keys: Sequence[str], kind: str) -> dict:
+    """``{value: (acceptance, units)}`` for each value of one kind of name group (e.g. ``"sex"``:
+    ``{"female": (0.67, 15), "male": (0.93, 14)}``), counted as :func:`acceptance_by_group`
+    counts; photos whose names do not state that kind are left out, so ``{}`` for none."""
+    values = [name_groups(k).get(kind) for k in keys]
+    out = {}
+    for value in sorted({v for v in values if v is not None}):
+        pick = [i for i, v in enumerate(values) if v == value]
+        out[value] = acceptance_by_group([accepted[i] for i in pick], [keys[i] for i in pick])
+    return out
+
+
 def group_interval(acceptance: Optional[float], units: int) -> tuple:
     """Wilson 95 % interval with one observation per unit (person or photo): for persons it
     treats each person's acceptance as one draw, which is as wide as the persons make it."""

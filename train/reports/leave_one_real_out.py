@@ -20,6 +20,7 @@ import numpy as np
 from fakeface.edge.errors import FakeFaceError
 
 from ..data.layout import group_of, person_of, scan_folder, source_key_of_crop
+from .capture_groups import acceptance_by_name_group
 from .common import check_inputs, format_number as _f, score_samples
 from .leave_one_out import LeaveOneOutOptions, LeaveOneOutReport, run_cached_folds, schedule_words, train_fold
 from .metrics import format_interval, json_safe, rate_by_group, rate_interval, roc_auc
@@ -51,6 +52,9 @@ class RealFoldResult:
     # people a fold's acceptance moves in steps of 3-10 %; this AUC ranks recipes more finely.
     # None in folds saved before it was measured.
     held_out_auc: Optional[float] = None
+    # {"female": (acceptance, people), "male": ...} where the held-out names state the sex (3DSK,
+    # Canada): a studio can be turned away by sex while its total passes.  None in older folds.
+    accepted_by_sex: Optional[dict] = None
 
 
 @dataclass
@@ -67,15 +71,21 @@ class LeaveOneRealOutReport(LeaveOneOutReport):
                 f"{self.seconds / 60:.1f} min.\n\n")
         rows = ["| held-out real source | faces | people | accepted | per photo | pass | threshold | "
                 "held-out vs test fakes AUC | test fakes caught | test reals accepted | in-distribution test AUC | "
-                "train s |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "train s | women / men accepted |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for f in self.folds:
             ok = "yes" if f.accepted >= TARGET_ACCEPTANCE else "**no**"
             rows.append(f"| {f.held_out_real} | {f.n_faces} | {f.n_people} ({f.counted_by}) | "
                         f"{format_interval(f.accepted, f.accepted_ci)} | {_f(f.accepted_per_photo)} | {ok} | "
                         f"{f.threshold:.4g} | {_f(f.held_out_auc)} | {_f(f.test_fakes_caught)} | {_f(f.test_reals_accepted)} | "
-                        f"{_f(f.in_distribution_test_auc)} | {f.train_seconds:.0f} |")
+                        f"{_f(f.in_distribution_test_auc)} | {f.train_seconds:.0f} | {_by_sex(f.accepted_by_sex)} |")
         return head + "\n".join(rows)
+
+
+def _by_sex(by_sex: Optional[dict]) -> str:
+    if not by_sex:
+        return "–"
+    return " / ".join(f"{_f(by_sex[s][0])} of {by_sex[s][1]}" if s in by_sex else "–" for s in ("female", "male"))
 
 
 def _run_real_fold(crops_dir: Path, fold_dir: Path, samples, real: str, opts: LeaveOneOutOptions) -> RealFoldResult:
@@ -103,7 +113,8 @@ def _run_real_fold(crops_dir: Path, fold_dir: Path, samples, real: str, opts: Le
         train_crops=int(result.metrics["train_crops"]), train_seconds=float(result.metrics["train_seconds"]),
         seconds=round(time.perf_counter() - t0, 1),
         held_out_auc=roc_auc(np.r_[np.ones(len(fakes)), np.zeros(len(p_h))], np.r_[fakes, p_h])
-        if len(fakes) and len(p_h) else None)
+        if len(fakes) and len(p_h) else None,
+        accepted_by_sex=acceptance_by_name_group(list(accepted), keys, "sex") or None)
 
 
 def leave_one_real_out(crops_dir, out_dir, opts: LeaveOneOutOptions, reals: list) -> LeaveOneRealOutReport:
