@@ -23,7 +23,7 @@ from fakeface.edge.errors import FakeFaceError
 
 from ..data.augment import AugmentOptions
 from ..data.layout import CONTEXT_DIR, TWIN_PAIRS, Sample, scan_folder
-from ..models.architectures import DEFAULT_ARCH
+from ..models.architectures import ARCHITECTURES, DEFAULT_ARCH
 from .common import check_inputs, error_bars, format_number as _f, score_samples
 from .metrics import auc_interval, format_interval, json_safe, roc_auc
 from .scoring import open_scorer
@@ -103,15 +103,13 @@ class LeaveOneOutReport:
         return head + "\n".join(rows)
 
 
-# The default model's schedule (the Makefile's EPOCHS, every training crop).
-FULL_SCHEDULE_EPOCHS = 10
-
-
 def schedule_words(options: dict) -> str:
-    """How a fold's schedule compares with the default model's, for the report's header."""
-    if options["limit"] or options["epochs"] < FULL_SCHEDULE_EPOCHS:
+    """How a fold's schedule compares with its architecture's recipe (every training crop, the
+    recipe's epochs), for the report's header."""
+    recipe = ARCHITECTURES[options.get("arch", DEFAULT_ARCH)][1]
+    if options["limit"] or options["epochs"] < recipe.epochs:
         return "a SHORT schedule: numbers are lower than a full training's"
-    return "the default model's full schedule"
+    return "the full schedule of its architecture's recipe"
 
 
 def _slug(source: str) -> str:
