@@ -77,6 +77,15 @@ def test_jpeg_changes_pixels_and_lossless_does_not(photo_and_face):
     assert err50 > err90 > 0
 
 
+def test_exposure_scales_every_pixel_and_clips_at_white(photo_and_face):
+    rgb, _ = photo_and_face
+    dark, bright = cv.exposure(rgb, 0.8), cv.exposure(rgb, 1.25)
+    assert dark.shape == rgb.shape and dark.dtype == np.uint8
+    mid = (rgb > 20) & (rgb < 180)  # away from rounding at black and clipping at white
+    assert np.abs(dark[mid] - 0.8 * rgb[mid]).max() <= 1 and np.abs(bright[mid] - 1.25 * rgb[mid]).max() <= 1
+    assert np.all(bright[rgb >= 204] == 255)
+
+
 def test_camera_frame_is_640x480_letterboxed(photo_and_face):
     rgb, box = photo_and_face
     frame, place = cv.camera_frame(rgb)

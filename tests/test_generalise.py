@@ -213,3 +213,29 @@ def test_a_fold_header_says_whether_its_schedule_is_the_default_models():
     assert "SHORT" in schedule_words({"limit": 4000, "epochs": 10})
     assert "SHORT" in schedule_words({"limit": 0, "epochs": 2})
     assert "full schedule" in schedule_words({"limit": 0, "epochs": 10})
+
+
+def test_a_fold_header_names_its_recipe_flags():
+    from fakeface.train.reports.leave_one_out import recipe_words
+
+    words = recipe_words({"augment_options": {"box_jitter_p": 0.5, "style_p": 0.0, "exposure_p": 0.25},
+                          "source_weights": {"fake/generated-photos": 0.25}})
+    assert words == "--box-jitter 0.5 --exposure-augment 0.25 --source-weight fake/generated-photos=0.25"
+    assert "no augmentation" in recipe_words({"augment_options": None, "source_weights": {}})
+
+
+def test_a_fold_saved_before_an_augmentation_existed_is_reused_only_when_it_is_off():
+    from dataclasses import asdict
+
+    from fakeface.train.data.augment import AugmentOptions
+    from fakeface.train.reports.leave_one_out import _same_options
+    from fakeface.train.reports.metrics import json_safe
+
+    now = json_safe({"epochs": 10, "augment_options": asdict(AugmentOptions(style_p=0.3))})
+    older = json_safe({"epochs": 10, "augment_options": asdict(AugmentOptions(style_p=0.3))})
+    del older["augment_options"]["exposure_p"]
+    assert _same_options(older, now)
+    with_exposure = json_safe({"epochs": 10, "augment_options": asdict(AugmentOptions(style_p=0.3, exposure_p=0.5))})
+    assert not _same_options(older, with_exposure)
+    assert not _same_options({**older, "epochs": 2}, now)
+    assert not _same_options(None, now)

@@ -194,6 +194,30 @@ def test_augmentation_keeps_pixels_valid(tf):
     assert float(label[0]) == 1.0
 
 
+def test_exposure_augment_scales_brightness_within_its_gain_range(tf):
+    from dataclasses import replace
+
+    from fakeface.train.data.augment import AugmentOptions, make_augment
+
+    # A mid-grey face with a bright patch: the patch clips, the rest scales by one gain.
+    img = np.full((32, 32, 3), 100, np.uint8)
+    img[:4, :4] = 240
+    plain = AugmentOptions(flip=False, max_shift=0, jpeg_p=0, rescale_p=0, blur_p=0, color_p=0)
+    unchanged, _ = make_augment(32, plain)(tf.constant(img), tf.constant([0.0]))
+    assert np.array_equal(unchanged.numpy(), img.astype(np.float32))
+
+    aug = make_augment(32, replace(plain, exposure_p=1.0), seed=3)
+    gains = []
+    for _ in range(12):
+        out = aug(tf.constant(img), tf.constant([0.0]))[0].numpy()
+        grey = out[8:, 8:]
+        assert np.ptp(grey) == 0  # one gain for the whole face
+        gains.append(grey[0, 0, 0] / 100.0)
+        assert out.max() <= 255
+    assert 0.7 - 0.01 <= min(gains) and max(gains) <= 1.4 + 0.01
+    assert max(gains) - min(gains) > 0.2  # it really varies from face to face
+
+
 def test_int8_stem_snaps_the_folded_kernel_onto_the_int8_grid(tf):
     from fakeface.train.models.architectures import build_model
     from fakeface.train.models.int8_stem import freeze_stem, snap_stem_to_int8_grid

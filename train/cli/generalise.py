@@ -78,13 +78,13 @@ def register(subparsers) -> None:
         ["fakeface generalise perturb runs/lite0/model.keras work/crops --out reports/",
          "fakeface generalise perturb model.onnx work/crops --split val --json"])
     model_report(
-        "shortcuts", "does a photo property (backdrop, light, colour, JPEG) push real faces toward fake?",
+        "shortcuts", "does a photo property (backdrop, light, colour, exposure, JPEG) push real faces toward fake?",
         "For every real face of --split, change one property of the photo at a time and re-score:\n"
         "background outside the face box blurred or flattened, even studio-like light, JPEG quality\n"
-        "50/95, saturation x0.6/x1.4.  Reports the mean p(fake) change and the reals still accepted\n"
-        "at the model's threshold, each with a 95% interval, and flags a property as a shortcut when\n"
-        "both move toward 'fake' beyond their intervals.  Train it away with 'fakeface train\n"
-        "--style-augment/--background-augment' and audit again.",
+        "50/95, saturation x0.6/x1.4, exposure x0.8/x1.25.  Reports the mean p(fake) change and the\n"
+        "reals still accepted at the model's threshold, each with a 95% interval, and flags a property\n"
+        "as a shortcut when both move toward 'fake' beyond their intervals.  Train it away with\n"
+        "'fakeface train --style-augment/--background-augment/--exposure-augment' and audit again.",
         ["fakeface generalise shortcuts runs/lite0/model.keras work/crops --out reports/",
          "fakeface generalise shortcuts edge/models/fakeface.tflite work/crops --split val --json"])
     q = model_report(

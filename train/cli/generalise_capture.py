@@ -21,6 +21,7 @@ Are real people in studio, ID or camera photos called fake?  For a folder of REA
 threshold or --threshold) as the same photos are taken differently:
   face size     the photo rescaled so the face box's shorter side is 64, 96, 128, 192, 256 px
   JPEG          lossless (PNG in memory), quality 90, 70, 50
+  exposure      every pixel x0.8 (under-exposed) or x1.25 (over-exposed, highlights clipping)
   camera frame  the photo resized and letterboxed into a 640x480 frame
   background    flat grey, or strongly blurred, outside an ellipse around the face
 and per person group where the file names carry one (UTKFace: sex, race, age; 3DSK: sex;

@@ -65,6 +65,10 @@ def add_box_and_style_augment(p) -> None:
     p.add_argument("--background-augment", type=probability, default=0.0, metavar="P",
                    help="blur or flatten the background outside the face box of this share of training faces, "
                         "real and fake alike (default 0: off)")
+    p.add_argument("--exposure-augment", type=probability, default=0.0, metavar="P",
+                   help="multiply the brightness of this share of training faces by 0.7-1.4x, highlights "
+                        "clipping, real and fake alike, so a dim or bright exposure cannot stand for 'fake' "
+                        "(default 0: off)")
 
 
 def augment_options(args):
@@ -74,4 +78,4 @@ def augment_options(args):
 
     return replace(AugmentOptions().with_strength(getattr(args, "augment_strength", 1.0)), scale_p=args.scale_augment,
                    box_jitter_p=args.box_jitter, style_p=args.style_augment,
-                   background_p=args.background_augment)
+                   background_p=args.background_augment, exposure_p=args.exposure_augment)

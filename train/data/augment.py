@@ -47,6 +47,11 @@ class AugmentOptions:
     # (gamma, contrast) and colour saturation (the shortcut audit's properties).
     style_p: float = 0.0
     background_p: float = 0.0
+    # Exposure, for both classes alike: every pixel times one gain, highlights clipping as an
+    # over-exposed camera's do.  The leave-one-studio-out folds rejected dim, flat-lit studio
+    # faces that a 1.2x gain alone turned real (train/README.md), so brightness was a cue.
+    exposure_p: float = 0.0
+    exposure_gain: tuple = (0.7, 1.4)
 
     def with_strength(self, strength: float) -> "AugmentOptions":
         """The same augmentation with the trace-destroying steps (JPEG, rescale, blur) applied
@@ -204,6 +209,9 @@ def make_augment(size: int, opts: AugmentOptions = AugmentOptions(), seed: int =
                 mean = tf.reduce_mean(y, axis=[0, 1], keepdims=True)
                 return (y - mean) * tf.random.uniform((), 0.85, 1.15) + mean
             x = tf.cond(chance(opts.color_p), color, lambda: x)
+        if opts.exposure_p > 0:
+            x = tf.cond(chance(opts.exposure_p),
+                        lambda: x * tf.random.uniform((), *opts.exposure_gain), lambda: x)
         if opts.style_p > 0:
             x = tf.cond(chance(opts.style_p), lambda: restyle(tf, x), lambda: x)
         if opts.background_p > 0:

@@ -2,7 +2,7 @@
 studios and apps would hand it over.
 
 Each variant changes one thing about the photo (the face's size in pixels, JPEG quality,
-a 640x480 camera frame, the background) and says where the original face box lands in
+exposure, a 640x480 camera frame, the background) and says where the original face box lands in
 the new pixels (:class:`Placement`), so the face can be found again after the change.
 Numpy and OpenCV only: the report runs on the edge install, without TensorFlow.
 """
@@ -19,6 +19,10 @@ from fakeface.edge.imageio import decode_image
 
 FACE_SIDES = (64, 96, 128, 192, 256)  # the face box's shorter side after rescaling, px
 JPEG_QUALITIES = (90, 70, 50)
+# Exposure gains: an under-exposed camera (dim, flat light) and an over-exposed one (highlights
+# clipping).  The leave-one-studio-out folds turned away dim, flat-lit studio faces that a 1.2x
+# gain alone turned real, so a model may read exposure as a sign of "fake".
+EXPOSURE_GAINS = (0.8, 1.25)
 FRAME_SIZE = (640, 480)  # width, height of the camera frame
 GREY = 128  # the flat backdrop of the plain-background variant
 # The ellipse kept around the face box: semi-axes as shares of the box's width and height
@@ -54,7 +58,7 @@ IDENTITY = Placement()
 @dataclass(frozen=True)
 class Variant:
     name: str  # the JSON key and table label
-    axis: str  # what is varied: "as-is", "face size", "JPEG", "camera frame", "background"
+    axis: str  # what is varied: "as-is", "face size", "JPEG", "exposure", "camera frame", "background"
     description: str
     make: Callable[[np.ndarray, Box], "tuple[np.ndarray, Placement]"]  # (RGB photo, face box) -> (RGB, placement)
 
@@ -99,6 +103,12 @@ def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
 
 def lossless(rgb: np.ndarray) -> np.ndarray:
     return encode_decode(rgb, ".png", (cv2.IMWRITE_PNG_COMPRESSION, 1))
+
+
+def exposure(rgb: np.ndarray, gain: float) -> np.ndarray:
+    """Every pixel times ``gain``, clipping at white as an over-exposed sensor does (uint8
+    pixels of any shape: one photo or a batch of crops)."""
+    return np.clip(np.rint(rgb.astype(np.float32) * float(gain)), 0, 255).astype(np.uint8)
 
 
 def camera_frame(rgb: np.ndarray, size=FRAME_SIZE) -> tuple[np.ndarray, Placement]:
@@ -155,6 +165,10 @@ def _variants() -> list[Variant]:
     for q in JPEG_QUALITIES:
         out.append(Variant(f"jpeg-{q}", "JPEG", f"JPEG quality {q} in memory",
                            _same_place(lambda rgb, box, q=q: jpeg(rgb, q))))
+    for gain in EXPOSURE_GAINS:
+        out.append(Variant(f"exposure-{gain:g}x", "exposure",
+                           f"every pixel x{gain:g} ({'darker' if gain < 1 else 'brighter, highlights clipping'})",
+                           _same_place(lambda rgb, box, g=gain: exposure(rgb, g))))
     out.append(Variant("camera-640x480", "camera frame", "resized and letterboxed into a 640x480 frame",
                        lambda rgb, box: camera_frame(rgb)))
     out.append(Variant("background-plain", "background", "flat grey outside an ellipse around the face",

@@ -85,7 +85,7 @@ class LeaveOneOutReport:
         o = self.options
         head = (f"Leave one fake source out: {self.crops}; per fold arch {o['arch']}, {o['epochs']} epochs, "
                 f"batch {o['batch_size'] or 'of the recipe'}, scale augmentation {o.get('scale_augment', 0.0):g}, "
-                f"at most {o['limit'] or 'all'} training crops ({schedule_words(o)}), threshold: "
+                f"at most {o['limit'] or 'all'} training crops ({schedule_words(o)}), {recipe_words(o)}, threshold: "
                 + (f"--threshold {o['threshold']}" if o["threshold"] is not None else
                    f"calibrated per fold at {o['target_real_acceptance']} real acceptance on the fold's "
                    "validation reals")
@@ -110,6 +110,20 @@ def schedule_words(options: dict) -> str:
     if options["limit"] or options["epochs"] < recipe.epochs:
         return "a SHORT schedule: numbers are lower than a full training's"
     return "the full schedule of its architecture's recipe"
+
+
+# AugmentOptions field -> the train flag that sets it, for the report's header.
+_AUGMENT_FLAGS = (("box_jitter_p", "--box-jitter"), ("style_p", "--style-augment"),
+                  ("background_p", "--background-augment"), ("exposure_p", "--exposure-augment"))
+
+
+def recipe_words(options: dict) -> str:
+    """The train flags a fold ran with that change what it learns (augmentation shares and
+    source weights), so that two reports' recipes can be told apart."""
+    augment = options.get("augment_options") or {}
+    flags = [f"{flag} {augment[key]:g}" for key, flag in _AUGMENT_FLAGS if augment.get(key)]
+    flags += [f"--source-weight {name}={w:g}" for name, w in sorted((options.get("source_weights") or {}).items())]
+    return " ".join(flags) or "no augmentation or source-weight flags"
 
 
 def _slug(source: str) -> str:
@@ -186,6 +200,18 @@ def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str,
         seconds=round(time.perf_counter() - t0, 1))
 
 
+def _same_options(saved: Optional[dict], options: dict) -> bool:
+    """Whether a saved fold was run with ``options``.  A fold saved before an augmentation
+    field existed ran without it, so a missing field counts as its default (off)."""
+    if not saved:
+        return False
+    augment = saved.get("augment_options")
+    if isinstance(augment, dict):
+        defaults = json_safe(asdict(AugmentOptions()))
+        saved = {**saved, "augment_options": {**defaults, **augment}}
+    return saved == options
+
+
 def run_cached_folds(out_dir: Path, held_out: list, options: dict, run, load, starting, finished,
                      verbose: bool) -> list:
     """One fold per name in ``held_out``: ``run(name, fold_dir)`` trains and scores it, and its
@@ -198,7 +224,7 @@ def run_cached_folds(out_dir: Path, held_out: list, options: dict, run, load, st
         done = fold_dir / "fold.json"
         if done.is_file():
             saved = json.loads(done.read_text(encoding="utf-8"))
-            if saved.get("options") == options:
+            if _same_options(saved.get("options"), options):
                 if verbose:
                     print(f"leave-one-out: {name}: reusing {done}")
                 folds.append(load(saved["result"]))

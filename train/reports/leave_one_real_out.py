@@ -22,7 +22,7 @@ from fakeface.edge.errors import FakeFaceError
 from ..data.layout import group_of, person_of, scan_folder, source_key_of_crop
 from .capture_groups import acceptance_by_name_group
 from .common import check_inputs, format_number as _f, score_samples
-from .leave_one_out import LeaveOneOutOptions, LeaveOneOutReport, run_cached_folds, schedule_words, train_fold
+from .leave_one_out import LeaveOneOutOptions, LeaveOneOutReport, recipe_words, run_cached_folds, schedule_words, train_fold
 from .metrics import format_interval, json_safe, rate_by_group, rate_interval, roc_auc
 from .scoring import open_scorer
 
@@ -64,7 +64,8 @@ class LeaveOneRealOutReport(LeaveOneOutReport):
     def to_markdown(self) -> str:
         o = self.options
         head = (f"Leave one real source out: {self.crops}; per fold arch {o['arch']}, {o['epochs']} epochs, at most "
-                f"{o['limit'] or 'all'} training crops ({schedule_words(o)}), threshold calibrated per fold at "
+                f"{o['limit'] or 'all'} training crops ({schedule_words(o)}; {recipe_words(o)}), threshold "
+                f"calibrated per fold at "
                 f"{o['target_real_acceptance']} real acceptance on the fold's validation reals.  Every photo of the "
                 f"held-out source is scored (no fold saw any); 'accepted' counts by person where file names "
                 f"number people, [brackets] a Wilson 95 % interval over them.  Target: >= {TARGET_ACCEPTANCE}.  "
