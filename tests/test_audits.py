@@ -73,6 +73,16 @@ def test_shortcut_audit_flags_a_background_shortcut(tmp_path, capsys):
     assert "| background_flat:" in out and "**yes**" in out
     assert (tmp_path / "audit" / "shortcuts.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+    # --sources: one held-out source's faces only (a leave-one-out fold's), named as a folder or its end
+    assert _cli("generalise", "shortcuts", model, crops, "--split", "all", "--threshold", "0.5", "--json",
+                "--sources", "synthetic", "--quiet") == 0
+    only = json.loads(capsys.readouterr().out)
+    assert only["sources"] == ["real/synthetic"] and only["n_real"] == rep["n_real"]
+    assert only["rows"][0]["mean_change"] == pytest.approx(rep["rows"][0]["mean_change"])
+    assert _cli("generalise", "shortcuts", model, crops, "--sources", "real/studio", "--quiet") == 2
+    err = capsys.readouterr().err.strip()
+    assert "--sources real/studio: no such source folder" in err and "real/synthetic" in err and "\n" not in err
+
 
 def _photos_with_manifest(root, n=12, seed=3):
     """Photos with one synthetic face each, and the manifest 'prepare' would write for them."""

@@ -7,7 +7,8 @@ from fakeface.edge.strict_json import dumps
 
 from ..data.layout import SPLITS
 from .generalise_capture import add_capture_parser
-from .options import FORMATTER, add_box_and_style_augment, add_scale_augment, add_source_weight, augment_options
+from .options import (FORMATTER, add_box_and_style_augment, add_scale_augment, add_source_weight, augment_options,
+                      source_list)
 
 
 def register(subparsers) -> None:
@@ -86,7 +87,12 @@ def register(subparsers) -> None:
         "as a shortcut when both move toward 'fake' beyond their intervals.  Train it away with\n"
         "'fakeface train --style-augment/--background-augment/--exposure-augment' and audit again.",
         ["fakeface generalise shortcuts runs/lite0/model.keras work/crops --out reports/",
-         "fakeface generalise shortcuts edge/models/fakeface.tflite work/crops --split val --json"])
+         "fakeface generalise shortcuts edge/models/fakeface.tflite work/crops --split val --json",
+         "fakeface generalise shortcuts reports/loso/folds/real__canada-studio/run/model.keras work/crops \\\n"
+         "      --split all --sources real/canada-studio   # what turns a fold's unseen studio away?"]
+    ).add_argument("--sources", type=source_list, default=None, metavar="A,B",
+                   help="only the real faces of these source folders, e.g. real/canada-studio: the held-out "
+                        "source of a leave-one-out fold, scored by that fold's model (default: every real source)")
     q = model_report(
         "jitter", "how far p(fake) moves when the face box shifts 5%% or scales 10%%",
         "Cut every face of --split again from its photo (under --photos, the folder 'prepare' read)\n"
@@ -249,8 +255,9 @@ def run(args) -> int:
         make, plot = {"twins": (twins.twins_report, twins.plot_twins),
                       "perturb": (perturb.perturb_report, perturb.plot_perturb),
                       "shortcuts": (shortcut_audit.shortcut_report, shortcut_audit.plot_shortcuts)}[args.report]
+        only = {"sources": args.sources} if args.report == "shortcuts" else {}
         report = make(args.model, args.crops, split=args.split, threshold=args.threshold,
-                      backend=args.backend, batch_size=args.batch_size, progress=progress)
+                      backend=args.backend, batch_size=args.batch_size, progress=progress, **only)
         stem = args.report
     paths = write_report(report, args.out, stem, plot) if args.out else []
     print(dumps(report.to_json(), indent=2) if args.json else report.to_markdown())

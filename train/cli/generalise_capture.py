@@ -3,13 +3,12 @@ differently.  Registered by :mod:`.generalise`; runs without TensorFlow (the [ed
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from fakeface.edge.cli_numbers import face_pixels, positive_int, probability
 
 from ..data.layout import SPLITS
-from .options import FORMATTER
+from .options import FORMATTER, source_list
 
 DEFAULT_OUT = "reports/capture"
 MAX_UNREADABLE_LINES = 20  # one line each on stderr, then a count
@@ -49,14 +48,6 @@ examples:
       --sources studio-3dsk,canada-studio,taiwanese-studio,nuaa-webcam --split test
   fakeface generalise capture edge/models/fakeface.onnx my_id_photos/ --out reports/id
   fakeface generalise capture model.tflite ../shared/data/faces --sources utkface --limit 200 --json"""
-
-
-def source_list(text: str) -> list:
-    """argparse ``type=`` for ``a,b,c``: source folder names."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(f"expected source names separated by commas, not {text!r}")
-    return names
 
 
 def add_capture_parser(sub) -> None:

@@ -79,3 +79,11 @@ def augment_options(args):
     return replace(AugmentOptions().with_strength(getattr(args, "augment_strength", 1.0)), scale_p=args.scale_augment,
                    box_jitter_p=args.box_jitter, style_p=args.style_augment,
                    background_p=args.background_augment, exposure_p=args.exposure_augment)
+
+
+def source_list(text: str) -> list:
+    """argparse ``type=`` for ``a,b,c``: source folder names."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected source names separated by commas, not {text!r}")
+    return names

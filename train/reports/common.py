@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -83,11 +83,27 @@ def score_samples(contract, score, samples: list[Sample], batch_size: int = 64, 
     return cs, score_batches(score, pixels, batch_size), bad
 
 
+def pick_sources(samples: list[Sample], names: Optional[list], where) -> list[Sample]:
+    """The samples of the named source folders (``real/canada-studio``, or ``canada-studio``
+    when one folder ends so); all samples without names."""
+    if not names:
+        return samples
+    known = sorted({s.source for s in samples})
+    picked = set()
+    for name in names:
+        match = [k for k in known if k == name or k.endswith("/" + name)]
+        if len(match) != 1:
+            raise FakeFaceError(f"{where}: --sources {name}: {'no' if not match else 'more than one'} such "
+                                f"source folder (have {', '.join(known)})")
+        picked.add(match[0])
+    return [s for s in samples if s.source in picked]
+
+
 def score_crop_split(model_path, crops_dir, split: str, backend: str = "auto", batch_size: int = 64,
-                     progress: bool = True) -> ScoredSplit:
+                     progress: bool = True, sources: Optional[list] = None) -> ScoredSplit:
     check_inputs(model_path, crops_dir)
     contract, score = open_scorer(model_path, backend)
-    samples = select_split(scan_folder(crops_dir, cropped=True), split)
+    samples = pick_sources(select_split(scan_folder(crops_dir, cropped=True), split), sources, crops_dir)
     if not samples:
         raise FakeFaceError(f"{crops_dir}: no crops in split {split}")
     cs, scores, bad = score_samples(contract, score, samples, batch_size, progress, crops_dir)

@@ -112,12 +112,14 @@ class ShortcutReport:
     accepted_ci: tuple
     accepted_per_source: dict
     rows: list
+    sources: Optional[list] = None  # --sources: only these real source folders
 
     def to_json(self) -> dict:
         return json_safe(asdict(self))
 
     def to_markdown(self) -> str:
-        head = (f"Shortcut audit: {self.model} on the real faces of {self.crops}, split {self.split} "
+        only = f" ({', '.join(self.sources)} only)" if self.sources else ""
+        head = (f"Shortcut audit: {self.model} on the real faces of {self.crops}{only}, split {self.split} "
                 f"({self.n_real} faces), threshold {self.threshold:.4g}; accepted unchanged: "
                 f"{format_interval(self.accepted, self.accepted_ci)}.\n"
                 "A shortcut: p(fake) rises and acceptance falls, both beyond their paired 95 % intervals.\n\n")
@@ -141,10 +143,13 @@ def paired_intervals(*per_face: np.ndarray, rounds: int = 1000, seed: int = 0) -
 
 def shortcut_report(model_path, crops_dir, split: str = "test", threshold: Optional[float] = None,
                     backend: str = "auto", batch_size: int = 64, progress: bool = True,
-                    names: Optional[list] = None) -> ShortcutReport:
+                    names: Optional[list] = None, sources: Optional[list] = None) -> ShortcutReport:
     from tqdm import tqdm
 
-    ev = score_crop_split(model_path, crops_dir, split, backend, batch_size, progress)
+    picked = bool(sources)
+    if picked:  # the audit changes real faces only: "canada-studio" names real/canada-studio
+        sources = [n if "/" in n else f"real/{n}" for n in sources]
+    ev = score_crop_split(model_path, crops_dir, split, backend, batch_size, progress, sources)
     real = ev.crops.labels == 0
     if not real.any():
         raise FakeFaceError(f"{crops_dir}: split {split} has no real faces to audit")
@@ -174,7 +179,8 @@ def shortcut_report(model_path, crops_dir, split: str = "test", threshold: Optio
             shortcut=bool(ci[0] > 0 and acc_change_ci[1] < 0)))
     return ShortcutReport(model=str(model_path), crops=str(crops_dir), split=split, threshold=t, n_real=n,
                           accepted=float(before.mean()), accepted_ci=rate_interval(int(before.sum()), n),
-                          accepted_per_source=per_source, rows=rows)
+                          accepted_per_source=per_source, rows=rows,
+                          sources=sorted(per_source) if picked else None)
 
 
 def plot_shortcuts(report: ShortcutReport, path) -> Path:
