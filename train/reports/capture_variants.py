@@ -105,6 +105,10 @@ def lossless(rgb: np.ndarray) -> np.ndarray:
     return encode_decode(rgb, ".png", (cv2.IMWRITE_PNG_COMPRESSION, 1))
 
 
+def exposure_words(gain: float) -> str:
+    return f"every pixel x{gain:g} ({'darker' if gain < 1 else 'brighter, highlights clipping'})"
+
+
 def exposure(rgb: np.ndarray, gain: float) -> np.ndarray:
     """Every pixel times ``gain``, clipping at white as an over-exposed sensor does (uint8
     pixels of any shape: one photo or a batch of crops)."""
@@ -166,8 +170,7 @@ def _variants() -> list[Variant]:
         out.append(Variant(f"jpeg-{q}", "JPEG", f"JPEG quality {q} in memory",
                            _same_place(lambda rgb, box, q=q: jpeg(rgb, q))))
     for gain in EXPOSURE_GAINS:
-        out.append(Variant(f"exposure-{gain:g}x", "exposure",
-                           f"every pixel x{gain:g} ({'darker' if gain < 1 else 'brighter, highlights clipping'})",
+        out.append(Variant(f"exposure-{gain:g}x", "exposure", exposure_words(gain),
                            _same_place(lambda rgb, box, g=gain: exposure(rgb, g))))
     out.append(Variant("camera-640x480", "camera frame", "resized and letterboxed into a 640x480 frame",
                        lambda rgb, box: camera_frame(rgb)))

@@ -19,12 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from fakeface.edge.cli_numbers import positive_int
+from fakeface.edge.contract import fake_probabilities, load_contract
 from fakeface.edge.errors import FakeFaceError
 
+from ..cli.options import source_list
 from ..data.dataset import load_crops, model_pixels
-from ..data.layout import scan_folder, select_split
+from ..data.layout import SPLITS, scan_folder, select_split
 from .common import check_inputs, pick_sources
-from .scoring import score_batches
+from .scoring import load_keras_model
 
 
 def nearest_counts(queries: np.ndarray, pool: np.ndarray, pool_sources, k: int) -> list[collections.Counter]:
@@ -40,21 +43,25 @@ def nearest_counts(queries: np.ndarray, pool: np.ndarray, pool_sources, k: int) 
     return [collections.Counter(sources[row].tolist()) for row in top]
 
 
-def pooled_features(model_path):
-    """(contract, features(pixels) -> array, score(pixels) -> p(fake)) for a .keras model."""
-    from .scoring import open_scorer
-
+def features_and_scores(model_path):
+    """(contract, run(pixels) -> (pooled features, p(fake))) for a .keras model, both from one
+    forward pass: the features are the input of its last Dense layer."""
     if Path(model_path).suffix.lower() != ".keras":
         raise FakeFaceError(f"{model_path}: needs the .keras model (its pooled features), not an exported file")
-    contract, score = open_scorer(model_path)
+    contract = load_contract(model_path, verify_hash=True)
+    model = load_keras_model(Path(model_path))
     import keras
 
-    model = keras.models.load_model(model_path, safe_mode=True, compile=False)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     if not dense:
         raise FakeFaceError(f"{model_path}: no Dense layer whose input could serve as the face's features")
-    embed = keras.Model(model.inputs[0] if len(model.inputs) == 1 else model.inputs, dense[-1].input)
-    return contract, lambda x: np.asarray(embed(x, training=False)), score
+    both = keras.Model(model.inputs[0] if len(model.inputs) == 1 else model.inputs, [dense[-1].input, model.output])
+
+    def run(pixels):
+        feats, out = both(pixels, training=False)
+        return np.asarray(feats), fake_probabilities(out)
+
+    return contract, run
 
 
 def sample_pool(samples, per_source: int, seed: int) -> list:
@@ -76,17 +83,16 @@ def nearest_sources(model_path, crops_dir, sources: list, pool_split: str = "tra
     pool = sample_pool([s for s in select_split(everything, pool_split) if s.source not in picked], per_source, seed)
     if not faces or not pool:
         raise FakeFaceError(f"{crops_dir}: nothing to compare (faces {len(faces)}, {pool_split} pool {len(pool)})")
-    contract, features, score = pooled_features(model_path)
+    contract, run = features_and_scores(model_path)
 
     def embed(samples):
         crops, _ = load_crops(samples, progress=False)
         pixels = model_pixels(crops, contract, crops_dir)
-        feats = np.concatenate([features(pixels[i:i + 64].astype(np.float32)) for i in range(0, len(pixels), 64)])
-        return crops, feats
+        parts = [run(pixels[i:i + 64].astype(np.float32)) for i in range(0, len(pixels), 64)]
+        return crops, np.concatenate([f for f, _ in parts]), np.concatenate([p for _, p in parts])
 
-    face_crops, face_feats = embed(faces)
-    pool_crops, pool_feats = embed(pool)
-    p_fake = score_batches(score, model_pixels(face_crops, contract, crops_dir), 64)
+    face_crops, face_feats, p_fake = embed(faces)
+    pool_crops, pool_feats, _ = embed(pool)
     counts = nearest_counts(face_feats, pool_feats, pool_crops.sources, k)
     rows = []
     for path, p, c in zip(face_crops.paths, p_fake, counts):
@@ -110,17 +116,14 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help="a .keras model, e.g. a leave-one-out fold's run/model.keras")
     ap.add_argument("crops", help="crop folder made by 'fakeface prepare'")
-    ap.add_argument("--sources", required=True, help="comma list of the source folders whose faces to place")
-    ap.add_argument("--pool-split", default="train", help="split the neighbours come from (default train)")
-    ap.add_argument("--per-source", type=int, default=250, help="pool crops per source (default 250)")
-    ap.add_argument("-k", type=int, default=15, help="neighbours per face (default 15)")
+    ap.add_argument("--sources", type=source_list, required=True, metavar="A,B",
+                    help="the source folders whose faces to place, e.g. real/canada-studio")
+    ap.add_argument("--pool-split", choices=SPLITS + ("all",), default="train", help="split the neighbours come from (default train)")
+    ap.add_argument("--per-source", type=positive_int, default=250, help="pool crops per source (default 250)")
+    ap.add_argument("-k", type=positive_int, default=15, help="neighbours per face (default 15)")
     args = ap.parse_args(argv)
-    if args.k < 1 or args.per_source < 1:
-        print(f"{ap.prog}: error: -k and --per-source must be at least 1", file=sys.stderr)
-        return 2
     try:
-        rows = nearest_sources(args.model, args.crops, [s for s in args.sources.split(",") if s],
-                               args.pool_split, args.per_source, args.k)
+        rows = nearest_sources(args.model, args.crops, args.sources, args.pool_split, args.per_source, args.k)
     except FakeFaceError as exc:
         print(f"{ap.prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -35,22 +35,27 @@ class ScoredFaces:
     unreadable: list = field(default_factory=list)  # (relative path, reason)
 
 
+def load_keras_model(model_path: Path):
+    """A .keras classifier (custom layers registered, safe mode), or one ModelError line."""
+    set_tf_environment()
+    import keras
+
+    from ..models.face_oval import register
+
+    register()
+    try:
+        return keras.models.load_model(model_path, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras raises many types for a bad file
+        raise ModelError(f"{model_path}: cannot load Keras model ({' '.join(str(exc).split())[:200]})") from None
+
+
 def open_scorer(model_path: str | os.PathLike, backend: str = "auto") -> tuple[ModelContract, Callable]:
     """Return (contract, score) where score(float32 NHWC pixels) -> fake probabilities."""
     model_path = Path(model_path)
     contract = load_contract(model_path, verify_hash=True)
     suffix = model_path.suffix.lower()
     if suffix == ".keras":
-        set_tf_environment()
-        import keras
-
-        from ..models.face_oval import register
-
-        register()
-        try:
-            model = keras.models.load_model(model_path, safe_mode=True, compile=False)
-        except Exception as exc:  # Keras raises many types for a bad file
-            raise ModelError(f"{model_path}: cannot load Keras model ({' '.join(str(exc).split())[:200]})") from None
+        model = load_keras_model(model_path)
         return contract, lambda x: fake_probabilities(model(x, training=False))
     from fakeface.edge.backends import open_model
 

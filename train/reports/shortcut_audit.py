@@ -26,7 +26,7 @@ import numpy as np
 
 from fakeface.edge.errors import FakeFaceError
 
-from .capture_variants import EXPOSURE_GAINS, exposure
+from .capture_variants import EXPOSURE_GAINS, exposure, exposure_words
 from .common import score_crop_split
 from .metrics import format_interval, json_safe, percentile_interval, rate_interval
 from .perturbations import jpeg
@@ -81,8 +81,7 @@ PROPERTIES: dict[str, tuple[str, Callable[[np.ndarray, float], np.ndarray]]] = {
     "jpeg_q95": ("JPEG re-encoded at quality 95", lambda x, m: jpeg(x, 95)),
     "saturation_0.6": ("colour saturation x0.6", lambda x, m: saturate(x, 0.6)),
     "saturation_1.4": ("colour saturation x1.4", lambda x, m: saturate(x, 1.4)),
-    **{f"exposure_{g:g}": (f"every pixel x{g:g} ({'darker' if g < 1 else 'brighter, highlights clipping'})",
-                           lambda x, m, g=g: exposure(x, g)) for g in EXPOSURE_GAINS},
+    **{f"exposure_{g:g}": (exposure_words(g), lambda x, m, g=g: exposure(x, g)) for g in EXPOSURE_GAINS},
 }
 
 
