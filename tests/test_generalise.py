@@ -222,6 +222,8 @@ def test_a_fold_header_names_its_recipe_flags():
                           "source_weights": {"fake/generated-photos": 0.25}})
     assert words == "--box-jitter 0.5 --exposure-augment 0.25 --source-weight fake/generated-photos=0.25"
     assert "no augmentation" in recipe_words({"augment_options": None, "source_weights": {}})
+    assert recipe_words({"freeze_blocks": 8, "focal_gamma": 2.0}) == "--freeze-blocks 8 --focal-gamma 2"
+    assert "no augmentation" in recipe_words({"freeze_blocks": 0, "focal_gamma": 0.0})
 
 
 def test_a_fold_saved_before_an_augmentation_existed_is_reused_only_when_it_is_off():
@@ -239,3 +241,6 @@ def test_a_fold_saved_before_an_augmentation_existed_is_reused_only_when_it_is_o
     assert not _same_options(older, with_exposure)
     assert not _same_options({**older, "epochs": 2}, now)
     assert not _same_options(None, now)
+    # a fold saved before --focal-gamma existed trained on plain cross-entropy
+    assert _same_options(older, {**now, "focal_gamma": 0.0})
+    assert not _same_options(older, {**now, "focal_gamma": 2.0})

@@ -125,6 +125,38 @@ def test_validation_every_nth_epoch_and_no_test_split(tf, synthetic_crops, tmp_p
     assert "--patience" in err and "--validate-every 1" in err and "Traceback" not in err
 
 
+def test_focal_gamma_trains_on_the_focal_loss_and_bad_values_are_one_line_errors(tf, synthetic_crops, tmp_path,
+                                                                                  capsys):
+    import keras
+
+    run = tmp_path / "run"
+    assert _cli("train", synthetic_crops, "--out", run, "--arch", "tiny", "--epochs", "3", "--batch-size", "16",
+                "--no-augment", "--learning-rate", "0.01", "--focal-gamma", "2", "--quiet") == 0
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["focal_gamma"] == 2.0 and m["test"]["roc_auc"] > 0.8  # it still learns
+    # the checkpoint was compiled with the focal loss at that gamma, not plain cross-entropy
+    from fakeface.train.models.face_oval import register
+
+    register()
+    loss = keras.models.load_model(run / "checkpoint" / "last.keras", compile=True).loss
+    assert isinstance(loss, keras.losses.BinaryFocalCrossentropy) and loss.gamma == 2.0
+    capsys.readouterr()
+
+    for bad in ("-1", "9", "two"):
+        with pytest.raises(SystemExit) as exit_:
+            _cli("train", synthetic_crops, "--out", tmp_path / "bad", "--arch", "tiny", "--focal-gamma", bad)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert "--focal-gamma" in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()
+    assert _cli("train", synthetic_crops, "--out", tmp_path / "int8", "--arch", "tiny", "--init-from",
+                run / "model.keras", "--int8-consistency", "10", "--focal-gamma", "1", "--quiet") == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "--focal-gamma" in errors[0] and "cross-entropy" in errors[0]
+    assert "Traceback" not in err and not (tmp_path / "int8").exists()
+
+
 def test_evaluate_refuses_crops_of_another_size(tf, synthetic_crops, tmp_path, capsys):
     from tiny_models import build_tiny_model
 

@@ -31,7 +31,7 @@ from .data.dataset import make_dataset, resolve_source_weights
 from .data.layout import people_of_crops
 from .fit_crops import RunCrops, attach_context_windows, load_run_crops
 from .fit_multiworker import fit_multiworker
-from .fit_options import TrainOptions
+from .fit_options import MAX_FOCAL_GAMMA, TrainOptions
 from .fit_callbacks import epoch_checkpoint, progress_line, save_keras_atomic, stop_on_swallowed_interrupt
 from .models.architectures import ARCHITECTURES, build_model, count_macs
 from .models.face_oval import register as register_custom_layers
@@ -104,6 +104,11 @@ def _recipe(opts: TrainOptions):
         raise FakeFaceError(f"--validate-every must be 1 or more epochs, got {opts.validate_every}")
     if opts.patience and opts.validate_every != 1:
         raise FakeFaceError("--patience watches the validation AUC after every epoch: it needs --validate-every 1")
+    if opts.focal_gamma and (opts.int8_consistency or opts.jitter_consistency):
+        raise FakeFaceError("--focal-gamma changes the plain loss; the --int8-consistency and "
+                            "--jitter-consistency phases keep cross-entropy: leave it out there")
+    if not 0 <= opts.focal_gamma <= MAX_FOCAL_GAMMA:
+        raise FakeFaceError(f"--focal-gamma must be 0-{MAX_FOCAL_GAMMA:g}, got {opts.focal_gamma:g}")
     if not 0 <= opts.freeze_blocks <= NUM_BLOCKS:
         raise FakeFaceError(f"--freeze-blocks must be 0-{NUM_BLOCKS} (Lite0 has {NUM_BLOCKS} blocks), got {opts.freeze_blocks}")
     return recipe
@@ -171,7 +176,7 @@ def _consistency(opts: TrainOptions) -> ConsistencyWeights:
 
 
 def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int,
-             consistency: ConsistencyWeights = ConsistencyWeights()) -> None:
+             consistency: ConsistencyWeights = ConsistencyWeights(), focal_gamma: float = 0.0) -> None:
     total = steps * epochs
     if recipe.schedule == "cosine" and not consistency.int8:  # the int8 phase is short: a constant rate
         warm = max(1, min(steps, total // 10))
@@ -185,7 +190,12 @@ def _compile(keras, trainee, recipe, lr: float, steps: int, epochs: int,
         loss = consistency_loss(consistency, recipe.label_smoothing)
         metrics = float_path_metrics()
     else:
-        loss = keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing)
+        if focal_gamma:
+            # (1 - p_true)^gamma x cross-entropy: faces the model already gets right fade out of the loss, so
+            # the real faces it still calls fake (and the fakes it passes) carry the late epochs.
+            loss = keras.losses.BinaryFocalCrossentropy(gamma=focal_gamma, label_smoothing=recipe.label_smoothing)
+        else:
+            loss = keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing)
         metrics = [keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")]
     trainee.compile(optimizer=optimizer, loss=loss, metrics=metrics,
                     # XLA compilation of the train step costs minutes on a small CPU and gains little.
@@ -298,7 +308,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
             trainee, tracker = assemble_trainee(model, _consistency(opts), crops.train, opts.int8_remeasure_every,
                                                limited=bool(opts.limit), verbose=opts.verbose)
         if trainee is not model or not resumed:  # a resumed plain run keeps its compiled optimizer
-            _compile(keras, trainee, recipe, lr, steps, epochs, _consistency(opts))
+            _compile(keras, trainee, recipe, lr, steps, epochs, _consistency(opts), opts.focal_gamma)
             if resumed:  # a fresh optimizer, but the learning-rate schedule goes on where it was
                 trainee.optimizer.build(trainee.trainable_variables)
                 trainee.optimizer.iterations.assign(initial_epoch * steps)
@@ -343,6 +353,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
         "int8_consistency": opts.int8_consistency,
         "int8_remeasure_every": opts.int8_remeasure_every if opts.int8_consistency else None,
         "jitter_consistency": opts.jitter_consistency, "freeze_blocks": opts.freeze_blocks,
+        "focal_gamma": opts.focal_gamma,
         "validate_every": opts.validate_every, "test_scored": not opts.skip_test,
         "source_shares": opts.source_shares or None, "source_weights": opts.source_weights or None,
         "augment": asdict(opts.augment_options) if opts.augment else None, "seed": opts.seed,

@@ -10,6 +10,9 @@ from .data.augment import AugmentOptions
 from .models.architectures import DEFAULT_ARCH
 from .models.int8_consistency import REMEASURE_EVERY
 
+# Above ~5 the focal loss ignores nearly every face the model gets right even narrowly.
+MAX_FOCAL_GAMMA = 5.0
+
 
 @dataclass
 class TrainOptions:
@@ -33,6 +36,7 @@ class TrainOptions:
     int8_remeasure_every: int = REMEASURE_EVERY  # steps between measurements of the int8 ranges (0: once)
     jitter_consistency: float = 0.0  # weight of the gap between a crop and its box-jittered re-cut (0: off)
     freeze_blocks: int = 0  # pretrained archs: keep the stem and this many first blocks at ImageNet weights
+    focal_gamma: float = 0.0  # > 0: focal cross-entropy, hard faces of both classes weigh more (0: plain)
     validate_every: int = 1  # score the validation split after every Nth epoch (N = epochs: only the last)
     skip_test: bool = False  # leave the test split unscored (a run that only feeds another)
     verbose: bool = True

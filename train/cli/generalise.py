@@ -7,8 +7,8 @@ from fakeface.edge.strict_json import dumps
 
 from ..data.layout import SPLITS
 from .generalise_capture import add_capture_parser
-from .options import (FORMATTER, add_box_and_style_augment, add_scale_augment, add_source_weight, augment_options,
-                      source_list)
+from .options import (FORMATTER, add_box_and_style_augment, add_focal_gamma, add_scale_augment, add_source_weight,
+                      augment_options, source_list)
 
 
 def register(subparsers) -> None:
@@ -190,6 +190,7 @@ def register(subparsers) -> None:
     add_scale_augment(q)
     add_box_and_style_augment(q)
     add_source_weight(q)
+    add_focal_gamma(q)
     q.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     q.add_argument("--threshold", type=probability, default=None, help="fixed threshold instead of calibrating each fold")
     q.add_argument("--target-real-acceptance", type=share_above_zero, default=0.95,
@@ -225,6 +226,7 @@ def run(args) -> int:
         opts = LeaveOneOutOptions(arch=args.arch, epochs=args.epochs, limit=args.limit, batch_size=args.batch_size,
                                   seed=args.seed, threshold=args.threshold, balance=args.balance,
                                   freeze_blocks=args.freeze_blocks, source_weights=dict(args.source_weight),
+                                  focal_gamma=args.focal_gamma,
                                   scale_augment=args.scale_augment, augment_options=augment_options(args),
                                   target_real_acceptance=args.target_real_acceptance, sources=args.source,
                                   verbose=progress)

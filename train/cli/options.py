@@ -47,6 +47,17 @@ def add_source_weight(p) -> None:
                         "studio portraits cannot teach 'studio portrait = fake'; 0: it teaches nothing")
 
 
+def add_focal_gamma(p) -> None:
+    from ..fit_options import MAX_FOCAL_GAMMA
+
+    p.add_argument("--focal-gamma", type=NumberOption(float, low=0.0, high=MAX_FOCAL_GAMMA), default=0.0,
+                   metavar="G",
+                   help="train on focal cross-entropy: each face's loss is scaled by (1 - p of its true "
+                        "class)^G, so faces the model already gets right fade out and the hard ones (real "
+                        "faces it still calls fake, fakes it still passes) carry the training; 1-2 is usual "
+                        f"(default 0: plain cross-entropy; at most {MAX_FOCAL_GAMMA:g})")
+
+
 def add_scale_augment(p) -> None:
     p.add_argument("--scale-augment", type=probability, default=0.0, metavar="P",
                    help="shrink this share of training faces by 0.6-1x (area averaging, no re-enlarging) "

@@ -6,8 +6,8 @@ import sys
 
 from fakeface.edge.cli_numbers import count_or_zero, non_negative_float, positive_float, positive_int
 
-from .options import (FORMATTER, add_box_and_style_augment, add_scale_augment, add_source_weight, augment_options,
-                      source_share)
+from .options import (FORMATTER, add_box_and_style_augment, add_focal_gamma, add_scale_augment, add_source_weight,
+                      augment_options, source_share)
 
 
 def register(subparsers) -> None:
@@ -103,6 +103,7 @@ def register(subparsers) -> None:
                         "0.25, 0.5 and 1 are a learning curve: is a source data-limited? Validation and test "
                         "stay whole")
     add_source_weight(p)
+    add_focal_gamma(p)
     p.add_argument("--seed", type=count_or_zero, default=1, help="random seed (default 1)")
     p.add_argument("--limit", type=count_or_zero, default=0, help="use at most this many training crops (quick trials)")
     p.add_argument("--quiet", action="store_true", help="less output")
@@ -151,7 +152,7 @@ def run(args) -> int:
                         jitter_consistency=args.jitter_consistency, **_remeasure(args),
                         freeze_blocks=args.freeze_blocks, validate_every=args.validate_every,
                         skip_test=args.skip_test, source_shares=dict(args.source_share),
-                        source_weights=dict(args.source_weight),
+                        source_weights=dict(args.source_weight), focal_gamma=args.focal_gamma,
                         steps_per_epoch=args.steps_per_epoch,
                         balance=args.balance,
                         augment_options=augment_options(args),

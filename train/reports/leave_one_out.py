@@ -40,6 +40,7 @@ class LeaveOneOutOptions:
     balance: str = "source"
     freeze_blocks: int = 0  # train --freeze-blocks: lite0 blocks kept at their ImageNet weights
     source_weights: dict = field(default_factory=dict)  # train --source-weight
+    focal_gamma: float = 0.0  # train --focal-gamma
     scale_augment: float = 0.0  # train --scale-augment (needs crops prepared with --context)
     augment_options: Optional[AugmentOptions] = None  # the train flags' augmentation (overrides scale_augment)
     seed: int = 1
@@ -118,12 +119,14 @@ _AUGMENT_FLAGS = (("box_jitter_p", "--box-jitter"), ("style_p", "--style-augment
 
 
 def recipe_words(options: dict) -> str:
-    """The train flags a fold ran with that change what it learns (augmentation shares and
-    source weights), so that two reports' recipes can be told apart."""
+    """The train flags a fold ran with that change what it learns (augmentation shares, source
+    weights, frozen blocks, the focal loss), so that two reports' recipes can be told apart."""
     augment = options.get("augment_options") or {}
     flags = [f"{flag} {augment[key]:g}" for key, flag in _AUGMENT_FLAGS if augment.get(key)]
     flags += [f"--source-weight {name}={w:g}" for name, w in sorted((options.get("source_weights") or {}).items())]
-    return " ".join(flags) or "no augmentation or source-weight flags"
+    flags += [f"{flag} {options[key]:g}" for key, flag in (("freeze_blocks", "--freeze-blocks"),
+                                                          ("focal_gamma", "--focal-gamma")) if options.get(key)]
+    return " ".join(flags) or "no augmentation, source-weight or loss flags"
 
 
 def _slug(source: str) -> str:
@@ -155,7 +158,7 @@ def train_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], held: set
         result = train_run(view, fold_dir / "run", TrainOptions(
             arch=opts.arch, epochs=opts.epochs, batch_size=opts.batch_size, seed=opts.seed, limit=opts.limit,
             balance=opts.balance, steps_per_epoch=opts.steps_per_epoch, verbose=opts.verbose,
-            freeze_blocks=opts.freeze_blocks, source_weights=opts.source_weights,
+            freeze_blocks=opts.freeze_blocks, source_weights=opts.source_weights, focal_gamma=opts.focal_gamma,
             augment_options=opts.augment_options or AugmentOptions(scale_p=opts.scale_augment)))
         model = result.model_path
         if opts.threshold is None:
@@ -200,11 +203,16 @@ def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str,
         seconds=round(time.perf_counter() - t0, 1))
 
 
+# Options added after folds were first saved, with the value those older folds ran at.
+_NEWER_OPTION_DEFAULTS = {"focal_gamma": 0.0}
+
+
 def _same_options(saved: Optional[dict], options: dict) -> bool:
-    """Whether a saved fold was run with ``options``.  A fold saved before an augmentation
-    field existed ran without it, so a missing field counts as its default (off)."""
+    """Whether a saved fold was run with ``options``.  A fold saved before an option (or an
+    augmentation field) existed ran without it, so a missing one counts as its default (off)."""
     if not saved:
         return False
+    saved, options = {**_NEWER_OPTION_DEFAULTS, **saved}, {**_NEWER_OPTION_DEFAULTS, **options}
     augment = saved.get("augment_options")
     if isinstance(augment, dict):
         defaults = json_safe(asdict(AugmentOptions()))
