@@ -223,6 +223,7 @@ def test_a_fold_header_names_its_recipe_flags():
     assert words == "--box-jitter 0.5 --exposure-augment 0.25 --source-weight fake/generated-photos=0.25"
     assert "no augmentation" in recipe_words({"augment_options": None, "source_weights": {}})
     assert recipe_words({"freeze_blocks": 8, "focal_gamma": 2.0}) == "--freeze-blocks 8 --focal-gamma 2"
+    assert recipe_words({"augment_options": {"outside_face_p": 0.5}}) == "--outside-face-augment 0.5"
     assert "no augmentation" in recipe_words({"freeze_blocks": 0, "focal_gamma": 0.0})
 
 

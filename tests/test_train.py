@@ -250,6 +250,31 @@ def test_exposure_augment_scales_brightness_within_its_gain_range(tf):
     assert max(gains) - min(gains) > 0.2  # it really varies from face to face
 
 
+def test_outside_face_augment_keeps_the_face_and_replaces_the_rest(tf):
+    from dataclasses import replace
+
+    from fakeface.train.data.augment import AugmentOptions, make_augment
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 150, (64, 64, 3), dtype=np.uint8)  # noise (mean ~75, not grey): a blur loses variance
+    plain = AugmentOptions(flip=False, max_shift=0, jpeg_p=0, rescale_p=0, blur_p=0, color_p=0)
+    aug = make_augment(64, replace(plain, outside_face_p=1.0), seed=5, crop_margin=0.25)
+    kinds = set()
+    for _ in range(24):
+        out = aug(tf.constant(img), tf.constant([1.0]))[0].numpy()
+        # the face's centre (a 16-px square around the middle) is untouched...
+        assert np.array_equal(out[24:40, 24:40], img[24:40, 24:40].astype(np.float32))
+        corner = out[:8, :8]
+        # ...and the corners, well outside the ellipse, are replaced
+        assert not np.array_equal(corner, img[:8, :8].astype(np.float32))
+        if np.ptp(corner, axis=(0, 1)).max() == 0:  # one colour
+            kinds.add("grey" if np.all(corner == 128) else "mean colour")
+        else:
+            assert corner.std() < 0.5 * img[:8, :8].std()  # strongly blurred
+            kinds.add("blur")
+    assert kinds == {"grey", "mean colour", "blur"}
+
+
 def test_int8_stem_snaps_the_folded_kernel_onto_the_int8_grid(tf):
     from fakeface.train.models.architectures import build_model
     from fakeface.train.models.int8_stem import freeze_stem, snap_stem_to_int8_grid

@@ -80,6 +80,11 @@ def add_box_and_style_augment(p) -> None:
                    help="multiply the brightness of this share of training faces by 0.7-1.4x, highlights "
                         "clipping, real and fake alike, so a dim or bright exposure cannot stand for 'fake' "
                         "(default 0: off)")
+    p.add_argument("--outside-face-augment", type=probability, default=0.0, metavar="P",
+                   help="replace everything outside an ellipse around the face (hair, ears, clothes, backdrop) "
+                        "of this share of training faces, real and fake alike, by a strong blur, flat grey or "
+                        "the crop's mean colour, so the verdict has to come from the face itself (default 0: "
+                        "off; 'generalise capture' shows what the outside does to a model)")
 
 
 def augment_options(args):
@@ -89,7 +94,8 @@ def augment_options(args):
 
     return replace(AugmentOptions().with_strength(getattr(args, "augment_strength", 1.0)), scale_p=args.scale_augment,
                    box_jitter_p=args.box_jitter, style_p=args.style_augment,
-                   background_p=args.background_augment, exposure_p=args.exposure_augment)
+                   background_p=args.background_augment, exposure_p=args.exposure_augment,
+                   outside_face_p=args.outside_face_augment)
 
 
 def source_list(text: str) -> list:

@@ -115,7 +115,8 @@ def schedule_words(options: dict) -> str:
 
 # AugmentOptions field -> the train flag that sets it, for the report's header.
 _AUGMENT_FLAGS = (("box_jitter_p", "--box-jitter"), ("style_p", "--style-augment"),
-                  ("background_p", "--background-augment"), ("exposure_p", "--exposure-augment"))
+                  ("background_p", "--background-augment"), ("exposure_p", "--exposure-augment"),
+                  ("outside_face_p", "--outside-face-augment"))
 
 
 def recipe_words(options: dict) -> str:
