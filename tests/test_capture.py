@@ -171,12 +171,46 @@ def test_flag_rule():
     assert flag_slice(0.90, 0.99, 10, Rules(floor=0.8, max_drop=0.1)) == (False, [])
 
 
-def _synthetic(source, keys, variant_scores, threshold=0.5):
+def test_flag_rule_for_generated_faces_is_the_mirror():
+    # acceptance of fakes = the share passed as real: it must stay low
+    assert flag_slice(0.05, None, 50, fakes=True) == (False, [])
+    assert flag_slice(0.10, None, 50, fakes=True) == (False, ["above 0.07 passed as real"])
+    assert flag_slice(0.06, 0.00, 50, fakes=True) == (False, ["0.060 over as-is"])
+    assert flag_slice(0.05, 0.00, 50, fakes=True) == (False, [])  # exactly 0.05 over: not more than
+    assert flag_slice(0.00, 0.50, 50, fakes=True) == (False, [])  # catching more is never flagged
+    assert flag_slice(0.90, 0.00, 9, fakes=True) == (True, [])
+
+
+def _synthetic(source, keys, variant_scores, threshold=0.5, photos_are="real"):
     results = [PhotoResult(k, source, name_groups(k), {v: s[i] for v, s in variant_scores.items()},
                            {v: (None if s[i] is None else 100.0) for v, s in variant_scores.items()})
                for i, k in enumerate(keys)]
     return Measurement(model="m.tflite", photos="data", split="test", threshold=threshold, results={source: results},
-                       photo_counts={source: len(keys)}, no_face={source: 0}, unreadable={source: []})
+                       photo_counts={source: len(keys)}, no_face={source: 0}, unreadable={source: []},
+                       photos_are=photos_are)
+
+
+def test_report_on_generated_faces_flags_a_variant_that_lets_them_pass(tmp_path):
+    keys = [f"fake/gan/{i}.jpg" for i in range(20)]
+    scores = {v: [0.9] * 20 for v in cv.VARIANT_NAMES}
+    scores["background-blurred"] = [0.2] * 8 + [0.9] * 12  # 0.40 pass as real once the backdrop is blurred
+    scores["jpeg-90"] = [0.2] + [0.9] * 19  # 0.05 pass: under the 0.07 ceiling, exactly 0.05 over as-is
+    report = capture_report(_synthetic("fake/gan", keys, scores, photos_are="fake"))
+    (src,) = report.sources
+    by_name = {c.name: c for c in src.slices}
+    assert src.as_is_acceptance == 0.0 and by_name["background-blurred"].acceptance == pytest.approx(0.4)
+    assert by_name["background-blurred"].flags == ["above 0.07 passed as real", "0.400 over as-is"]
+    assert not by_name["jpeg-90"].flags
+    assert [f["slice"] for f in report.flagged()] == ["background-blurred"] and report.exit_code == 1
+    md = report.to_markdown()
+    assert "GENERATED faces" in md and "passed as real [95 %]" in md and "(fake photos, split test)" in md
+    assert strict_json(report.to_json_text())["photos_are"] == "fake"
+    if importlib.util.find_spec("matplotlib") is not None:  # the chart shows the share caught
+        from fakeface.train.reports.capture_plot import _bars
+
+        height, lo, hi = _bars(src.slices, fakes=True)
+        assert height[0] == 1.0 and height[[c.name for c in src.slices].index("background-blurred")] == pytest.approx(0.6)
+        assert np.all(lo >= 0) and np.all(hi >= 0)
 
 
 def test_report_flags_a_slice_below_the_floor_and_writes_strict_json():
@@ -221,6 +255,7 @@ def _touch(root, *rels):
 
 
 def test_find_photos_uses_the_shared_split(tmp_path):
+    from fakeface.edge.errors import FakeFaceError
     from fakeface.train.data.layout import person_of, scan_folder, select_split
 
     rels = [f"real/a/{i}.jpg" for i in range(60)] + [f"real/nuaa-webcam/nuaa_00{p:02d}_0_{i}.jpg"
@@ -230,6 +265,10 @@ def test_find_photos_uses_the_shared_split(tmp_path):
     assert got.layout and got.split == "test"
     want = {s.rel for s in select_split(scan_folder(tmp_path), "test") if s.label == 0}
     assert {p.key for photos in got.sources.values() for p in photos} == want
+    fakes = find_photos(tmp_path, split="all", kind="fake")
+    assert fakes.kind == "fake" and {p.key for ps in fakes.sources.values() for p in ps} == {"fake/f/1.jpg"}
+    with pytest.raises(FakeFaceError, match="no fake photos in a source named 'a'"):
+        find_photos(tmp_path, split="all", sources=["a"], kind="fake")
     only = find_photos(tmp_path, split="all", sources=["nuaa-webcam"], limit=5)
     assert list(only.sources) == ["real/nuaa-webcam"] and len(only.sources["real/nuaa-webcam"]) == 5
     assert len({person_of(p.key) for p in only.sources["real/nuaa-webcam"]}) > 1  # spread over persons
@@ -323,3 +362,22 @@ def test_command_on_real_studio_and_camera_photos(faces_dir, tmp_path):
         sizes = {c["name"]: c["median_face_px"] for c in s["slices"]}
         assert sizes["face-64px"] == pytest.approx(64, rel=0.15) and sizes["face-192px"] == pytest.approx(192, rel=0.15)
         assert all(c["too_small"] for c in s["slices"])  # two photos: shown, never flagged
+
+
+@pytest.mark.data
+def test_command_on_generated_faces_counts_those_that_pass(faces_dir, tmp_path, checker):
+    from fakeface.edge.imageio import load_image
+
+    out = tmp_path / "out"
+    rc = main(["generalise", "capture", str(MODEL), str(faces_dir), "--fakes", "--sources", "stylegan1-140k",
+               "--split", "test", "--limit", "3", "--out", str(out), "--quiet", "--threads", "1"])
+    data = strict_json((out / "capture.json").read_text())
+    assert rc == data["exit_code"] and data["photos_are"] == "fake"
+    (src,) = data["sources"]
+    assert src["source"] == "fake/stylegan1-140k" and src["photos"] == 3 and src["counted_by"] == "photo"
+    # as-is "passed as real" is exactly the share the edge checker itself passes
+    photos = find_photos(faces_dir, "test", ["stylegan1-140k"], 3, kind="fake").sources["fake/stylegan1-140k"]
+    faces = [checker.check(load_image(p.path)) for p in photos]
+    passed = [f[0].fake_probability < data["threshold"] for f in faces if f]  # the face it measures: the first
+    assert src["slices"][0]["acceptance"] == pytest.approx(sum(passed) / len(passed))
+    assert "passed as real" in (out / "capture.md").read_text()

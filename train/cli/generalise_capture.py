@@ -1,5 +1,5 @@
-"""`fakeface generalise capture MODEL PHOTOS`: real faces accepted as the same photos are taken
-differently.  Registered by :mod:`.generalise`; runs without TensorFlow (the [edge] extra)."""
+"""`fakeface generalise capture MODEL PHOTOS`: real faces accepted (or, with --fakes, generated
+faces passed) as the same photos are taken differently.  Registered by :mod:`.generalise`; runs without TensorFlow (the [edge] extra)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,11 @@ Writes capture.md, capture.json (strict JSON) and capture.png (needs matplotlib;
 with a note on an edge-only install) into --out.  The model is a .tflite or .onnx file
 with its .json sidecar, run by the edge pipeline: no TensorFlow needed.
 
+--fakes turns the question round for GENERATED faces: PHOTOS' fake/<source>/ (or a folder of
+generated photos) through the same variants, and the share that PASSES AS REAL.  A slice is
+flagged when more than 0.07 pass, or 0.05 more than as they are: that way of taking or editing
+the photo evades the check (a blurred backdrop around a generated face, for one).
+
 exit codes: 0 nothing flagged, 1 at least one slice flagged, 2 bad options or input."""
 
 EXAMPLES = """\
@@ -47,19 +52,26 @@ examples:
   fakeface generalise capture edge/models/fakeface.tflite ../shared/data/faces \\
       --sources studio-3dsk,canada-studio,taiwanese-studio,nuaa-webcam --split test
   fakeface generalise capture edge/models/fakeface.onnx my_id_photos/ --out reports/id
-  fakeface generalise capture model.tflite ../shared/data/faces --sources utkface --limit 200 --json"""
+  fakeface generalise capture model.tflite ../shared/data/faces --sources utkface --limit 200 --json
+  fakeface generalise capture edge/models/fakeface.tflite ../shared/data/faces --fakes --limit 100 \\
+      --out reports/capture-fakes        # does a blurred backdrop or a re-encode let fakes through?"""
 
 
 def add_capture_parser(sub) -> None:
-    q = sub.add_parser("capture", help="real faces accepted as photos are taken differently (size, JPEG, "
-                                       "camera frame, background, person groups); runs without TensorFlow",
+    q = sub.add_parser("capture", help="real faces accepted (--fakes: generated ones passed) as photos are taken "
+                                       "differently (size, JPEG, camera frame, background, person groups); runs "
+                                       "without TensorFlow",
                        formatter_class=FORMATTER, description=DESCRIPTION, epilog=EXAMPLES)
     q.add_argument("model", metavar="MODEL", help=".tflite or .onnx model with its .json sidecar")
-    q.add_argument("photos", metavar="PHOTOS", help="a data folder with real/<source>/, or any folder of real photos")
+    q.add_argument("photos", metavar="PHOTOS", help="a data folder with real/<source>/ (and fake/<source>/ for --fakes), or any "
+                                                   "folder of photos")
     q.add_argument("--split", choices=SPLITS + ("all",), default=None,
                    help="stable split to measure (default: test in a data folder, all elsewhere)")
     q.add_argument("--sources", type=source_list, default=None, metavar="A,B",
                    help="only these source folders, e.g. nuaa-webcam,real/canada-studio (default: all)")
+    q.add_argument("--fakes", action="store_true",
+                   help="measure generated faces instead (a data folder's fake/<source>/, or a folder of them): "
+                        "the share that passes as real in each variant, flagged above 0.07 or 0.05 over as-is")
     q.add_argument("--limit", type=positive_int, default=None, metavar="N",
                    help="at most N photos per source, spread over its persons (quick runs; default: all)")
     q.add_argument("--threshold", type=probability, default=None,
@@ -102,7 +114,7 @@ def run_capture(args) -> int:
     from ..reports.capture_report import capture_report
 
     check_model(args.model)
-    photo_set = find_photos(args.photos, args.split, args.sources, args.limit)
+    photo_set = find_photos(args.photos, args.split, args.sources, args.limit, kind="fake" if args.fakes else "real")
     m = measure(photo_set, args.model, backend=args.backend, threads=args.threads, threshold=args.threshold,
                 min_face=args.min_face, progress=False if args.quiet else None)
     report = capture_report(m)

@@ -1,5 +1,6 @@
 """``fakeface generalise capture``: are real people turned away when their photo is taken
-differently?  The measuring half: every photo, every variant, through the edge pipeline.
+differently (and, with ``--fakes``, do generated faces pass)?  The measuring half: every
+photo, every variant, through the edge pipeline.
 
 For each real photo the edge checker (the one ``fakeface check`` runs: MTCNN, then the
 classifier on a crop of the full-resolution photo) finds the most confident face as it is.
@@ -53,6 +54,7 @@ class Measurement:
     unreadable: dict  # source -> [[key, reason], ...]
     empty_sources: list = field(default_factory=list)
     seconds: float = 0.0
+    photos_are: str = "real"  # "fake": generated faces, where acceptance is the share that passes as real
 
 
 def _corners(boxes) -> np.ndarray:
@@ -144,4 +146,5 @@ def measure(photo_set: PhotoSet, model, backend: str = "auto", threads: Optional
                     bar.update()
     return Measurement(model=str(model), photos=str(photo_set.root), split=photo_set.split, threshold=t,
                        results=results, photo_counts=counts, no_face=no_face, unreadable=unreadable,
-                       empty_sources=list(photo_set.empty), seconds=time.perf_counter() - start)
+                       empty_sources=list(photo_set.empty), seconds=time.perf_counter() - start,
+                       photos_are=photo_set.kind)

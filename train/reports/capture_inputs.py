@@ -1,7 +1,7 @@
-"""The real photos ``fakeface generalise capture`` measures, grouped by source folder.
+"""The photos ``fakeface generalise capture`` measures, grouped by source folder.
 
 Two kinds of folder: a data folder with the ``real/<source>`` layout (only ``real/`` is
-read; the split is the one every other command uses, ``layout.split_of`` of the path
+read, or only ``fake/`` with ``--fakes``; the split is the one every other command uses, ``layout.split_of`` of the path
 relative to the data folder, so ``--split test`` measures the photos ``evaluate --split
 test`` would), or any folder of photos, whose sub-folders are its sources.
 """
@@ -33,10 +33,14 @@ class PhotoSet:
     split: str  # "train", "val", "test" or "all"
     sources: dict  # source -> list[Photo], sorted by key
     empty: tuple = ()  # sources with photos, none of them in the split
+    kind: str = "real"  # what the photos are: "real" people, or "fake" (generated) faces
+
+
+KINDS = ("real", "fake")
 
 
 def is_data_folder(root: Path) -> bool:
-    return (root / "real").is_dir()
+    return any((root / kind).is_dir() for kind in KINDS)
 
 
 def _walk(top: Path, root: Path, own_name: str) -> dict:
@@ -53,24 +57,27 @@ def _walk(top: Path, root: Path, own_name: str) -> dict:
     return found
 
 
-def _pick_sources(found: dict, wanted: Sequence[str], root: Path) -> dict:
+def _pick_sources(found: dict, wanted: Sequence[str], root: Path, kind: str = "real") -> dict:
     """The sources named in ``wanted``: by their whole name (``real/nuaa-webcam``) or their last part."""
     picked = {}
     for name in wanted:
         name = name.strip().strip("/")
-        hits = [s for s in found if s == name or s.rpartition("/")[2] == name or s == f"real/{name}"]
+        hits = [s for s in found if s == name or s.rpartition("/")[2] == name or s == f"{kind}/{name}"]
         if not hits:
-            raise FakeFaceError(f"{root}: no real photos in a source named {name!r} "
+            raise FakeFaceError(f"{root}: no {kind} photos in a source named {name!r} "
                                 f"(sources: {', '.join(sorted(found)) or 'none'})")
         picked.update({s: found[s] for s in hits})
     return picked
 
 
 def find_photos(folder, split: Optional[str] = None, sources: Optional[Sequence[str]] = None,
-                limit: Optional[int] = None) -> PhotoSet:
+                limit: Optional[int] = None, kind: str = "real") -> PhotoSet:
     """The photos to measure, per source.  ``split`` None: ``test`` in a data folder, every
     photo elsewhere.  ``limit``: at most that many per source, spread over its persons (the
-    first in a stable hash order, not the first by name)."""
+    first in a stable hash order, not the first by name).  ``kind``: "fake" reads a data
+    folder's ``fake/`` instead of its ``real/`` (any other folder is taken as it is)."""
+    if kind not in KINDS:
+        raise FakeFaceError(f"photos are {' or '.join(KINDS)}, not {kind!r}")
     root = Path(folder)
     if not root.is_dir():
         raise FakeFaceError(f"{folder}: no such folder" if not root.exists() else f"{folder}: not a folder")
@@ -78,12 +85,12 @@ def find_photos(folder, split: Optional[str] = None, sources: Optional[Sequence[
     split = split or ("test" if layout else "all")
     if split not in SPLITS + ("all",):
         raise FakeFaceError(f"unknown split {split!r}; choose from {', '.join(SPLITS)} or all")
-    found = _walk(root / "real" if layout else root, root, root.resolve().name)
+    found = _walk(root / kind if layout else root, root, root.resolve().name)
     if not found:
-        where = f"{root}/real" if layout else str(root)
+        where = f"{root}/{kind}" if layout else str(root)
         raise FakeFaceError(f"{where}: no photos found (.jpg, .png, .webp, ...)")
     if sources:
-        found = _pick_sources(found, sources, root)
+        found = _pick_sources(found, sources, root, kind)
     picked, empty = {}, []
     for source, photos in sorted(found.items()):
         chosen = [p for p in photos if split == "all" or split_of(p.key) == split]
@@ -95,4 +102,4 @@ def find_photos(folder, split: Optional[str] = None, sources: Optional[Sequence[
             empty.append(source)
     if not picked:
         raise FakeFaceError(f"{folder}: no photos in split {split} of {', '.join(sorted(found))}")
-    return PhotoSet(root, layout, split, picked, tuple(empty))
+    return PhotoSet(root, layout, split, picked, tuple(empty), kind)

@@ -2,7 +2,9 @@
 (per source: each variant, then each person group as it is), the flag rule, Markdown and JSON.
 
 A slice is FLAGGED when its acceptance is below :data:`FLOOR` (0.93), or more than
-:data:`MAX_DROP` (0.05) under its source's own as-is acceptance.  A slice of fewer than
+:data:`MAX_DROP` (0.05) under its source's own as-is acceptance.  For generated faces
+(``--fakes``) acceptance is the share that passes as real, and the rule mirrors: flagged
+above 1 - FLOOR (0.07), or more than MAX_DROP over the as-is share: an evasion.  A slice of fewer than
 :data:`MIN_FACES` faces is shown but marked too small to flag.  Sources whose file names
 number the person are counted by person (mean over persons of each person's acceptance).
 """
@@ -35,12 +37,20 @@ class Rules:
 
 
 def flag_slice(acceptance: Optional[float], reference: Optional[float], faces: int,
-               rules: Rules = Rules()) -> tuple[bool, list]:
+               rules: Rules = Rules(), fakes: bool = False) -> tuple[bool, list]:
     """(too small to flag, reasons it is flagged).  ``reference``: the source's as-is
-    acceptance (None for the as-is slice itself)."""
+    acceptance (None for the as-is slice itself).  ``fakes``: the photos are generated, so
+    acceptance is what must stay low."""
     if faces < rules.min_faces or acceptance is None:
         return True, []
     reasons = []
+    if fakes:
+        ceiling = 1.0 - rules.floor
+        if acceptance > ceiling + 1e-9:
+            reasons.append(f"above {ceiling:.2g} passed as real")
+        if reference is not None and acceptance - reference > rules.max_drop + 1e-9:
+            reasons.append(f"{acceptance - reference:.3f} over as-is")
+        return False, reasons
     if acceptance < rules.floor:
         reasons.append(f"below {rules.floor:g}")
     if reference is not None and reference - acceptance > rules.max_drop + 1e-9:
@@ -79,10 +89,10 @@ class SourceReport:
 
 
 def _slice(kind, axis, name, description, results: list, variant: str, threshold: float,
-           reference: Optional[float], rules: Rules) -> Slice:
+           reference: Optional[float], rules: Rules, fakes: bool = False) -> Slice:
     found = [r for r in results if r.scores[variant] is not None]
     acc, units = acceptance_by_group([r.scores[variant] < threshold for r in found], [r.key for r in found])
-    too_small, flags = flag_slice(acc, reference, len(found), rules)
+    too_small, flags = flag_slice(acc, reference, len(found), rules, fakes)
     sides = [r.sides[variant] for r in found]
     return Slice(kind=kind, axis=axis, name=name, description=description, photos=len(results), faces=len(found),
                  no_face=len(results) - len(found), units=units, acceptance=acc, interval=group_interval(acc, units),
@@ -97,12 +107,12 @@ def group_values(results: list) -> list:
 
 
 def source_report(source: str, results: list, m: Measurement, rules: Rules = Rules()) -> SourceReport:
-    t = m.threshold
-    as_is = _slice("variant", "as-is", AS_IS, VARIANTS[0].description, results, AS_IS, t, None, rules)
-    slices = [as_is] + [_slice("variant", v.axis, v.name, v.description, results, v.name, t, as_is.acceptance, rules)
-                        for v in VARIANTS if v.name != AS_IS]
+    t, fakes = m.threshold, m.photos_are == "fake"
+    as_is = _slice("variant", "as-is", AS_IS, VARIANTS[0].description, results, AS_IS, t, None, rules, fakes)
+    slices = [as_is] + [_slice("variant", v.axis, v.name, v.description, results, v.name, t, as_is.acceptance, rules,
+                               fakes) for v in VARIANTS if v.name != AS_IS]
     groups = [_slice("group", dim, f"{dim}: {value}", "as it is", [r for r in results if r.groups.get(dim) == value],
-                     AS_IS, t, as_is.acceptance, rules) for dim, value in group_values(results)]
+                     AS_IS, t, as_is.acceptance, rules, fakes) for dim, value in group_values(results)]
     return SourceReport(source=source, counted_by="person" if counts_by_person([r.key for r in results]) else "photo",
                         photos=m.photo_counts[source], unreadable=m.unreadable[source],
                         no_face_as_is=m.no_face[source], as_is_acceptance=as_is.acceptance, slices=slices,
@@ -119,6 +129,7 @@ class CaptureReport:
     sources: list
     empty_sources: list = field(default_factory=list)
     seconds: float = 0.0
+    photos_are: str = "real"  # "fake" (--fakes): acceptance is the share of generated faces passed as real
 
     def flagged(self) -> list:
         """[{"source", "slice", "acceptance", "reasons"}] for every flagged slice."""
@@ -141,10 +152,15 @@ class CaptureReport:
 
     def to_markdown(self) -> str:
         r = self.rules
-        out = [f"# Capture report: {self.model} on {self.photos} (split {self.split})", "",
+        if self.photos_are == "fake":
+            rule = (f"These are GENERATED faces: a slice is **flagged** when more than {1 - r.floor:.2g} of them pass "
+                    f"as real, or {r.max_drop:g} more than as they are: taking the photo that way evades the check")
+        else:
+            rule = (f"A slice is **flagged** when its acceptance is below {r.floor:g}, or more than {r.max_drop:g} "
+                    "under its source's own as-is acceptance")
+        out = [f"# Capture report: {self.model} on {self.photos} ({self.photos_are} photos, split {self.split})", "",
                f"Threshold {self.threshold:.4g}: a face is accepted as real when its p(fake) is below it.  "
-               f"A slice is **flagged** when its acceptance is below {r.floor:g}, or more than {r.max_drop:g} under "
-               f"its source's own as-is acceptance; a slice of fewer than {r.min_faces} faces is shown but too "
+               f"{rule}; a slice of fewer than {r.min_faces} faces is shown but too "
                "small to flag.  \"no face\": photos whose face, found as they are, was not found in that variant; "
                "they are left out of the acceptance, not counted as accepted.",
                "",
@@ -152,7 +168,7 @@ class CaptureReport:
                "persons of each person's share of accepted frames (a person filmed 40 times counts once), and its "
                "95 % interval (Wilson) counts one observation per person.  Elsewhere it counts faces.", ""]
         for s in self.sources:
-            out += _source_markdown(s)
+            out += _source_markdown(s, self.photos_are)
         if self.empty_sources:
             out += [f"No photos in split {self.split}: {', '.join(self.empty_sources)}.", ""]
         flagged = self.flagged()
@@ -174,8 +190,9 @@ def _flag_cell(c: Slice) -> str:
     return "too small to flag" if c.too_small else ""
 
 
-def _table(rows: list, by_person: bool) -> list:
-    out = ["| slice | what | faces | no face | counted | accepted [95 %] | vs as-is | face px | flag |",
+def _table(rows: list, by_person: bool, photos_are: str = "real") -> list:
+    rate = "passed as real" if photos_are == "fake" else "accepted"
+    out = [f"| slice | what | faces | no face | counted | {rate} [95 %] | vs as-is | face px | flag |",
            "|---|---|---|---|---|---|---|---|---|"]
     for c in rows:
         change = "" if c.change is None else f"{c.change:+.3f}"
@@ -185,21 +202,22 @@ def _table(rows: list, by_person: bool) -> list:
     return out
 
 
-def _source_markdown(s: SourceReport) -> list:
+def _source_markdown(s: SourceReport, photos_are: str = "real") -> list:
     by_person = s.counted_by == "person"
     unreadable = len(s.unreadable)
     head = (f"## {s.source}: {s.photos} photo(s), counted by {s.counted_by}; {s.no_face_as_is} without a face "
             f"as they are, {unreadable} unreadable")
-    out = [head, "", *_table(s.slices, by_person), ""]
+    out = [head, "", *_table(s.slices, by_person, photos_are), ""]
     if s.groups:
-        out += ["Person groups from the file names, as they are:", "", *_table(s.groups, by_person), ""]
+        out += ["Person groups from the file names, as they are:", "", *_table(s.groups, by_person, photos_are), ""]
     return out
 
 
 def capture_report(m: Measurement, rules: Rules = Rules()) -> CaptureReport:
     sources = [source_report(source, results, m, rules) for source, results in m.results.items()]
     return CaptureReport(model=m.model, photos=m.photos, split=m.split, threshold=m.threshold, rules=rules,
-                         sources=sources, empty_sources=m.empty_sources, seconds=round(m.seconds, 1))
+                         sources=sources, empty_sources=m.empty_sources, seconds=round(m.seconds, 1),
+                         photos_are=m.photos_are)
 
 
 __all__ = ["CaptureReport", "Rules", "Slice", "SourceReport", "capture_report", "flag_slice"]
