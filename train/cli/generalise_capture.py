@@ -1,5 +1,6 @@
 """`fakeface generalise capture MODEL PHOTOS`: real faces accepted (or, with --fakes, generated
-faces passed) as the same photos are taken differently.  Registered by :mod:`.generalise`; runs without TensorFlow (the [edge] extra)."""
+faces passed) as the same photos are taken differently.  Registered by :mod:`.generalise`;
+runs without TensorFlow (the [edge] extra)."""
 
 from __future__ import annotations
 
@@ -63,8 +64,8 @@ def add_capture_parser(sub) -> None:
                                        "without TensorFlow",
                        formatter_class=FORMATTER, description=DESCRIPTION, epilog=EXAMPLES)
     q.add_argument("model", metavar="MODEL", help=".tflite or .onnx model with its .json sidecar")
-    q.add_argument("photos", metavar="PHOTOS", help="a data folder with real/<source>/ (and fake/<source>/ for --fakes), or any "
-                                                   "folder of photos")
+    q.add_argument("photos", metavar="PHOTOS",
+                   help="a data folder with real/<source>/ (and fake/<source>/ for --fakes), or any folder of photos")
     q.add_argument("--split", choices=SPLITS + ("all",), default=None,
                    help="stable split to measure (default: test in a data folder, all elsewhere)")
     q.add_argument("--sources", type=source_list, default=None, metavar="A,B",

@@ -1,9 +1,10 @@
 """The photos ``fakeface generalise capture`` measures, grouped by source folder.
 
 Two kinds of folder: a data folder with the ``real/<source>`` layout (only ``real/`` is
-read, or only ``fake/`` with ``--fakes``; the split is the one every other command uses, ``layout.split_of`` of the path
-relative to the data folder, so ``--split test`` measures the photos ``evaluate --split
-test`` would), or any folder of photos, whose sub-folders are its sources.
+read, or only ``fake/`` with ``--fakes``; the split is the one every other command uses,
+``layout.split_of`` of the path relative to the data folder, so ``--split test`` measures
+the photos ``evaluate --split test`` would), or any folder of photos, whose sub-folders are
+its sources.
 """
 
 from __future__ import annotations
