@@ -133,7 +133,7 @@ def test_leave_one_out(crops, tmp_path, capsys):
 def test_leave_one_real_source_out(crops, tmp_path, capsys):
     out = tmp_path / "loso-real"
     argv = ["generalise", "leave-one-out", crops, "--out", out, "--arch", "tiny", "--epochs", "1", "--limit", "0",
-            "--real-source", "utkface", "--quiet"]
+            "--real-source", "utkface", "--focal-gamma", "1", "--outside-face-augment", "0.5", "--quiet"]
     assert _cli(*argv) == 0
     rep = json.loads((out / "leave_one_real_out.json").read_text())
     (fold,) = rep["folds"]
@@ -144,6 +144,9 @@ def test_leave_one_real_source_out(crops, tmp_path, capsys):
     # the fold never trained on the held-out source, and its threshold came from its own calibration
     run = json.loads((out / "folds" / "real__utkface" / "run" / "metrics.json").read_text())
     assert "real/utkface" not in run["test"]["per_source"]
+    # the recipe flags reach the fold's training run, and the report's header names them
+    assert run["focal_gamma"] == 1.0 and run["augment"]["outside_face_p"] == 0.5
+    assert "--outside-face-augment 0.5 --focal-gamma 1" in (out / "leave_one_real_out.md").read_text()
     assert fold["threshold_source"].startswith("calibrated") and 0.0 <= fold["test_fakes_caught"] <= 1.0
     assert (out / "leave_one_real_out.png").is_file() and "by person" in (out / "leave_one_real_out.md").read_text()
     assert _cli("generalise", "leave-one-out", crops, "--out", out, "--real-source", "nobody", "--quiet") == 2
