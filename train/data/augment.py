@@ -161,10 +161,15 @@ def restyle(tf, x):
     return (x - mean) * tf.random.uniform((), 0.8, 1.2) + mean
 
 
+def _mean_colour(tf, x):
+    """The crop flattened to its own mean colour."""
+    return tf.ones_like(x) * tf.reduce_mean(x, axis=[0, 1], keepdims=True)
+
+
 def replace_background(tf, x, size: int, face_fraction: float):
     """Blur (sigma 2-5) or flatten (to its mean colour) everything outside the central square
     where the detector's box lies (``face_fraction`` of the crop side), with a soft edge."""
-    flat = tf.ones_like(x) * tf.reduce_mean(x, axis=[0, 1], keepdims=True)
+    flat = _mean_colour(tf, x)
     blurred = _gaussian_blur(tf, _gaussian_blur(tf, x, tf.random.uniform((), 2.0, 5.0)), 3.0)
     background = tf.cond(tf.random.uniform(()) < 0.5, lambda: flat, lambda: blurred)
     r = tf.abs(tf.range(size, dtype=tf.float32) - (size - 1) / 2.0) / (size / 2.0)  # 0 centre, 1 edge
@@ -192,7 +197,7 @@ def outside_face_mask(tf, size: int, face_fraction: float, scale):
     return tf.clip_by_value((1.0 + OUTSIDE_FACE_FEATHER - r) / OUTSIDE_FACE_FEATHER, 0.0, 1.0)[:, :, None]
 
 
-def replace_outside_face(tf, x, size: int, face_fraction: float, blur: tuple = (3.0, 12.0)):
+def replace_outside_face(tf, x, size: int, face_fraction: float, blur: tuple):
     """Everything outside the face ellipse (:func:`outside_face_mask`) strongly blurred (shrunk
     by a factor in ``blur`` with area averaging and enlarged back), flat grey, or flat in the
     crop's mean colour, one of the three at random; float 0..255 pixels in and out."""
@@ -202,8 +207,7 @@ def replace_outside_face(tf, x, size: int, face_fraction: float, blur: tuple = (
         return _gaussian_blur(tf, tf.image.resize(y, (size, size), method="bilinear"), 2.0)
 
     pick = tf.random.uniform((), 0, 3, dtype=tf.int32)
-    background = tf.switch_case(pick, [blurred, lambda: tf.ones_like(x) * 128.0,
-                                       lambda: tf.ones_like(x) * tf.reduce_mean(x, axis=[0, 1], keepdims=True)])
+    background = tf.switch_case(pick, [blurred, lambda: tf.ones_like(x) * 128.0, lambda: _mean_colour(tf, x)])
     keep = outside_face_mask(tf, size, face_fraction, tf.random.uniform((), 0.9, 1.15))
     return x * keep + background * (1.0 - keep)
 

@@ -4,8 +4,8 @@
 A slice is FLAGGED when its acceptance is below :data:`FLOOR` (0.93), or more than
 :data:`MAX_DROP` (0.05) under its source's own as-is acceptance.  For generated faces
 (``--fakes``) acceptance is the share that passes as real, and the rule mirrors: flagged
-above 1 - FLOOR (0.07), or more than MAX_DROP over the as-is share: an evasion.  A slice of fewer than
-:data:`MIN_FACES` faces is shown but marked too small to flag.  Sources whose file names
+above 1 - FLOOR (0.07), or more than MAX_DROP over the as-is share: an evasion.  A slice of
+fewer than :data:`MIN_FACES` faces is shown but marked too small to flag.  Sources whose file names
 number the person are counted by person (mean over persons of each person's acceptance).
 """
 
