@@ -288,6 +288,11 @@ def test_find_photos_in_a_plain_folder_and_bad_input(tmp_path):
         find_photos(tmp_path / "empty")
     with pytest.raises(FakeFaceError, match="no real photos in a source named 'nope'"):
         find_photos(tmp_path / "mine", sources=["nope"])
+    # a folder with fake/ but no real/ reads as a data folder: asked for real photos, it says so
+    _touch(tmp_path / "sorted", "fake/a.jpg", "genuine/b.jpg")
+    with pytest.raises(FakeFaceError, match="has fake/ but no real/ folder"):
+        find_photos(tmp_path / "sorted")
+    assert list(find_photos(tmp_path / "sorted", split="all", kind="fake").sources) == ["fake"]
 
 
 # -- the command ---------------------------------------------------------------------------------

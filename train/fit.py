@@ -124,10 +124,21 @@ def _resume_from_checkpoint(keras, ckpt_dir: Path, opts: TrainOptions):
     state = json.loads(state_path.read_text(encoding="utf-8"))
     register_custom_layers()
     model = keras.models.load_model(ckpt_dir / "last.keras", safe_mode=True, compile=True)
+    saved_gamma = _focal_gamma_of(keras, model)
+    if not _consistency(opts).active and saved_gamma != opts.focal_gamma:
+        # a resumed plain run keeps the checkpoint's compiled loss, so a different flag would be ignored
+        raise FakeFaceError(f"--resume: --focal-gamma {opts.focal_gamma:g} does not match the checkpoint in {ckpt_dir}, "
+                            f"which trains with --focal-gamma {saved_gamma:g}; resume with the value the run began with")
     if opts.verbose:
         print(f"train: resuming after epoch {int(state['epoch'])}"
               + ("; the consistency phase's optimizer starts afresh" if _consistency(opts).active else ""))
     return model, int(state["epoch"]), state.get("history", {})
+
+
+def _focal_gamma_of(keras, model) -> float:
+    """The focal gamma a compiled model trains with (0: plain cross-entropy)."""
+    loss = getattr(model, "loss", None)
+    return float(loss.gamma) if isinstance(loss, keras.losses.BinaryFocalCrossentropy) else 0.0
 
 
 def _new_model(keras, opts: TrainOptions, recipe, crops: RunCrops,
@@ -284,7 +295,7 @@ def _train_run(crops_dir: str | os.PathLike, run_dir: str | os.PathLike, opts: T
     ckpt_dir = run_dir / "checkpoint"
     ckpt_dir.mkdir(exist_ok=True)
     remove_stale_partials(run_dir)
-    augment = make_augment(size, opts.augment_options, opts.seed, crops.margin) if opts.augment else None
+    augment = make_augment(size, opts.augment_options, crops.margin) if opts.augment else None
     source_weights = resolve_source_weights(opts.source_weights, train_cs.sources)
     train_ds = make_dataset(train_cs, batch, training=True, augment=augment, seed=opts.seed,
                             balance=opts.balance, window=make_window(size, opts.augment_options),

@@ -212,8 +212,9 @@ def replace_outside_face(tf, x, size: int, face_fraction: float, blur: tuple):
     return x * keep + background * (1.0 - keep)
 
 
-def make_augment(size: int, opts: AugmentOptions = AugmentOptions(), seed: int = 1, crop_margin: float = 0.1):
-    """Return ``augment(image_uint8, label) -> (image_float32_0_255, label)`` for ``Dataset.map``."""
+def make_augment(size: int, opts: AugmentOptions = AugmentOptions(), crop_margin: float = 0.1):
+    """Return ``augment(image_uint8, label) -> (image_float32_0_255, label)`` for ``Dataset.map``; its draws
+    come from TF's global generator (``train`` seeds it with ``--seed``)."""
     import tensorflow as tf
 
     face_fraction = 1.0 / (1.0 + 2.0 * crop_margin)

@@ -86,6 +86,10 @@ def find_photos(folder, split: Optional[str] = None, sources: Optional[Sequence[
     split = split or ("test" if layout else "all")
     if split not in SPLITS + ("all",):
         raise FakeFaceError(f"unknown split {split!r}; choose from {', '.join(SPLITS)} or all")
+    if layout and not (root / kind).is_dir():
+        other = next(k for k in KINDS if (root / k).is_dir())
+        raise FakeFaceError(f"{root}: has {other}/ but no {kind}/ folder, so it reads as a data folder without "
+                            f"{kind} photos; point at a folder of {kind} photos itself")
     found = _walk(root / kind if layout else root, root, root.resolve().name)
     if not found:
         where = f"{root}/{kind}" if layout else str(root)
