@@ -127,8 +127,9 @@ def _resume_from_checkpoint(keras, ckpt_dir: Path, opts: TrainOptions):
     saved_gamma = _focal_gamma_of(keras, model)
     if not _consistency(opts).active and saved_gamma != opts.focal_gamma:
         # a resumed plain run keeps the checkpoint's compiled loss, so a different flag would be ignored
-        raise FakeFaceError(f"--resume: --focal-gamma {opts.focal_gamma:g} does not match the checkpoint in {ckpt_dir}, "
-                            f"which trains with --focal-gamma {saved_gamma:g}; resume with the value the run began with")
+        raise FakeFaceError(f"--resume: --focal-gamma {opts.focal_gamma:g} does not match the checkpoint in "
+                            f"{ckpt_dir}, which trains with --focal-gamma {saved_gamma:g}; resume with the value "
+                            "the run began with")
     if opts.verbose:
         print(f"train: resuming after epoch {int(state['epoch'])}"
               + ("; the consistency phase's optimizer starts afresh" if _consistency(opts).active else ""))

@@ -52,9 +52,10 @@ def add_focal_gamma(p) -> None:
 
     p.add_argument("--focal-gamma", type=NumberOption(float, low=0.0, high=MAX_FOCAL_GAMMA), default=0.0,
                    metavar="G",
-                   help="fine-tune on focal cross-entropy (a lite0 arch's linear probe stays plain): each face's loss is scaled by (1 - p of its true "
-                        "class)^G, so faces the model already gets right fade out and the hard ones (real "
-                        "faces it still calls fake, fakes it still passes) carry the training; 1-2 is usual "
+                   help="fine-tune on focal cross-entropy (a lite0 arch's linear probe stays plain): each "
+                        "face's loss is scaled by (1 - p of its true class)^G, so faces the model already gets "
+                        "right fade out and the hard ones (real faces it still calls fake, fakes it still "
+                        "passes) carry the training; 1-2 is usual "
                         f"(default 0: plain cross-entropy; at most {MAX_FOCAL_GAMMA:g})")
 
 
