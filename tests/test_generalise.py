@@ -152,6 +152,30 @@ def test_leave_one_real_source_out(crops, tmp_path, capsys):
     assert _cli("generalise", "leave-one-out", crops, "--out", out, "--real-source", "nobody", "--quiet") == 2
     assert "no such real source" in capsys.readouterr().err
 
+    # another threshold rule keeps the fold's trained model and only calibrates and scores it again
+    model = out / "folds" / "real__utkface" / "run" / "model.keras"
+    trained = model.stat().st_mtime_ns
+    assert _cli(*argv[:-1], "--fake-catch", "0.5") == 0
+    assert "trained model reused" in capsys.readouterr().out and model.stat().st_mtime_ns == trained
+    (again,) = json.loads((out / "leave_one_real_out.json").read_text())["folds"]
+    assert again["threshold"] >= fold["threshold"] and again["accepted_per_photo"] >= fold["accepted_per_photo"]
+    assert again["train_seconds"] == fold["train_seconds"]  # the first run's training, not a new one
+    assert "raised as far as still catching 0.5" in (out / "leave_one_real_out.md").read_text()
+
+
+def test_calibrate_fake_catch_raises_the_threshold_into_the_fakes_margin(crops, model, capsys):
+    """A trained model leaves a margin between its real and fake faces: the plain rule puts the
+    threshold at its real edge, --fake-catch moves it up to where the fakes allow."""
+    argv = ["calibrate", model, crops, "--cropped", "--split", "all", "--json"]
+    assert _cli(*argv) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert _cli(*argv, "--fake-catch", "0.9") == 0
+    raised = json.loads(capsys.readouterr().out)
+    assert plain["fakes_caught"] > 0.9 and plain["set_by"] == "all reals"  # room above the real target
+    assert raised["set_by"] == "fake catch 0.9" and raised["threshold"] > plain["threshold"]
+    assert 0.9 <= raised["fakes_caught"] < plain["fakes_caught"]
+    assert raised["reals_accepted"] >= plain["reals_accepted"] >= 0.95
+
 
 def test_bad_inputs_are_one_line_errors(crops, model, tmp_path, capsys):
     assert _cli("generalise", "twins", tmp_path / "none.keras", crops) == 2

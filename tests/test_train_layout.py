@@ -80,6 +80,31 @@ def test_every_source_threshold_is_set_by_the_least_accepted_big_source():
         threshold_for_real_acceptance(easy, 0.95), "all reals")
 
 
+@pytest.mark.parametrize("share", [0.5, 0.9, 0.95, 0.99, 1.0])
+def test_fake_catch_threshold_is_the_highest_that_still_catches_the_share(share):
+    from fakeface.train.reports.metrics import threshold_for_fake_catch
+
+    rng = np.random.default_rng(3)
+    fake = np.round(rng.beta(8, 2, 555), 3)  # rounded: ties on purpose
+    t = threshold_for_fake_catch(fake, share)
+    assert (fake >= t).mean() >= share
+    # any threshold above the next fake score up loses the last fake that kept the share
+    higher = fake[fake > t].min()
+    assert (fake >= np.nextafter(higher, 2.0)).mean() < share
+    # halfway in the gap, not on a score: round-off cannot flip a calibration face
+    assert not np.isclose(fake, t, rtol=0, atol=1e-9).any() or share == 1.0
+
+
+def test_fake_catch_threshold_refuses_an_empty_split_or_a_zero_share():
+    from fakeface.train.reports.metrics import threshold_for_fake_catch
+
+    assert threshold_for_fake_catch(np.array([0.0, 0.0]), 1.0) == 0.0  # every fake caught, even at 0
+    with pytest.raises(ValueError):
+        threshold_for_fake_catch(np.array([0.5, 0.9]), 0.0)
+    with pytest.raises(ValueError):
+        threshold_for_fake_catch(np.zeros(0), 0.9)
+
+
 def test_classification_report_counts():
     rep = classification_report([0, 0, 1, 1], [0.1, 0.7, 0.8, 0.2], 0.5, ["r", "r", "f", "f"])
     assert rep.confusion == [[1, 1], [1, 1]]

@@ -163,7 +163,8 @@ def register(subparsers) -> None:
             "each other (and with the 'in-distribution test AUC' column, the same fold model on the\n"
             "sources it saw), not with the shipped model.\n"
             "Finished folds are kept in DIR/folds/*/fold.json and reused when the command is rerun\n"
-            "with the same options."
+            "with the same options; a rerun that only changes --threshold, --target-real-acceptance\n"
+            "or --fake-catch keeps each fold's trained model and only calibrates and scores it again."
         ),
         epilog=(
             "examples:\n"
@@ -195,6 +196,10 @@ def register(subparsers) -> None:
     q.add_argument("--threshold", type=probability, default=None, help="fixed threshold instead of calibrating each fold")
     q.add_argument("--target-real-acceptance", type=share_above_zero, default=0.95,
                    help="per-fold calibration target on validation reals (default 0.95, like the shipped model)")
+    q.add_argument("--fake-catch", type=share_above_zero, default=None, metavar="SHARE",
+                   help="then raise each fold's threshold as far as still catching SHARE of its validation fakes "
+                        "allows, as 'fakeface calibrate --fake-catch' (default: do not raise it); a rerun that "
+                        "changes only the threshold options reuses the folds' trained models")
     q.add_argument("--source", action="append", metavar="FAKE_SOURCE",
                    help="hold out only this fake source (repeatable; default: every fake source)")
     q.add_argument("--real-source", action="append", metavar="REAL_SOURCE",
@@ -228,7 +233,8 @@ def run(args) -> int:
                                   freeze_blocks=args.freeze_blocks, source_weights=dict(args.source_weight),
                                   focal_gamma=args.focal_gamma,
                                   scale_augment=args.scale_augment, augment_options=augment_options(args),
-                                  target_real_acceptance=args.target_real_acceptance, sources=args.source,
+                                  target_real_acceptance=args.target_real_acceptance,
+                                  fake_catch=args.fake_catch, sources=args.source,
                                   verbose=progress)
         if args.real_source:
             from ..reports.leave_one_real_out import STUDIO_SOURCES, leave_one_real_out, plot_leave_one_real_out

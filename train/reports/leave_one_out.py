@@ -46,6 +46,7 @@ class LeaveOneOutOptions:
     seed: int = 1
     threshold: Optional[float] = None  # None: calibrate each fold like the shipped model
     target_real_acceptance: float = 0.95
+    fake_catch: Optional[float] = None  # calibrate --fake-catch: raise each fold's threshold to still catch this
     sources: Optional[list] = None  # fake sources to hold out (default: all)
     steps_per_epoch: Optional[int] = None  # tests only
     verbose: bool = True
@@ -87,9 +88,7 @@ class LeaveOneOutReport:
         head = (f"Leave one fake source out: {self.crops}; per fold arch {o['arch']}, {o['epochs']} epochs, "
                 f"batch {o['batch_size'] or 'of the recipe'}, scale augmentation {o.get('scale_augment', 0.0):g}, "
                 f"at most {o['limit'] or 'all'} training crops ({schedule_words(o)}), {recipe_words(o)}, threshold: "
-                + (f"--threshold {o['threshold']}" if o["threshold"] is not None else
-                   f"calibrated per fold at {o['target_real_acceptance']} real acceptance on the fold's "
-                   "validation reals")
+                + threshold_words(o)
                 + f".  Held-out crops: test + val splits.  The folds took {self.seconds / 60:.1f} min "
                   f"(training, calibration and scoring; folds reused from an earlier run count their first "
                   f"time).  AUC [brackets]: 95 % bootstrap interval.\n\n")
@@ -102,6 +101,17 @@ class LeaveOneOutReport:
                         f"{_f(f.fakes_caught)} | {_f(f.reals_accepted)} | {f.threshold:.4g} | "
                         f"{_f(f.in_distribution_test_auc)} | {f.train_seconds:.0f} |")
         return head + "\n".join(rows)
+
+
+def threshold_words(options: dict) -> str:
+    """How each fold's threshold was set, for the report's header."""
+    if options.get("threshold") is not None:
+        return f"--threshold {options['threshold']}"
+    words = (f"calibrated per fold at {options['target_real_acceptance']} real acceptance on the fold's "
+             "validation reals")
+    if options.get("fake_catch"):
+        words += f", then raised as far as still catching {options['fake_catch']:g} of its validation fakes allows"
+    return words
 
 
 def schedule_words(options: dict) -> str:
@@ -147,25 +157,41 @@ def _write_view(crops_dir: Path, view: Path, samples: list[Sample]) -> None:
         shutil.copyfile(crops_dir / "crops.json", view / "crops.json")
 
 
-def train_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], held: set, opts: LeaveOneOutOptions):
+def _trained_model(run_dir: Path):
+    """The fold's finished training (model and metrics.json) in ``run_dir``, or None."""
+    from ..fit import MODEL_NAME, TrainResult
+
+    model, metrics = run_dir / MODEL_NAME, run_dir / "metrics.json"
+    if not (model.is_file() and metrics.is_file()):
+        return None
+    return TrainResult(run_dir=run_dir, model_path=model, metrics=json.loads(metrics.read_text(encoding="utf-8")))
+
+
+def train_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], held: set, opts: LeaveOneOutOptions,
+               reuse_model: bool = False):
     """Train and calibrate one fold's model on every source but ``held``:
-    (train result, model path, threshold, where the threshold came from)."""
+    (train result, model path, threshold, where the threshold came from).  ``reuse_model``: the
+    fold's model was trained with these training options already; only calibrate it."""
     from ..calibrate import calibrate_model
     from ..fit import TrainOptions, train_run
 
     view = fold_dir / "view"
     _write_view(crops_dir, view, [s for s in samples if s.source not in held])
     try:
-        result = train_run(view, fold_dir / "run", TrainOptions(
-            arch=opts.arch, epochs=opts.epochs, batch_size=opts.batch_size, seed=opts.seed, limit=opts.limit,
-            balance=opts.balance, steps_per_epoch=opts.steps_per_epoch, verbose=opts.verbose,
-            freeze_blocks=opts.freeze_blocks, source_weights=opts.source_weights, focal_gamma=opts.focal_gamma,
-            augment_options=opts.augment_options or AugmentOptions(scale_p=opts.scale_augment)))
+        result = _trained_model(fold_dir / "run") if reuse_model else None
+        if result is None:
+            result = train_run(view, fold_dir / "run", TrainOptions(
+                arch=opts.arch, epochs=opts.epochs, batch_size=opts.batch_size, seed=opts.seed, limit=opts.limit,
+                balance=opts.balance, steps_per_epoch=opts.steps_per_epoch, verbose=opts.verbose,
+                freeze_blocks=opts.freeze_blocks, source_weights=opts.source_weights, focal_gamma=opts.focal_gamma,
+                augment_options=opts.augment_options or AugmentOptions(scale_p=opts.scale_augment)))
         model = result.model_path
         if opts.threshold is None:
             cal = calibrate_model(model, view, opts.target_real_acceptance, cropped=True, split="val",
-                                  progress=opts.verbose)
+                                  progress=opts.verbose, fake_catch=opts.fake_catch)
             threshold, t_source = cal.threshold, f"calibrated on fold val reals at {opts.target_real_acceptance}"
+            if opts.fake_catch:
+                t_source += f", raised to catch {opts.fake_catch:g} of fold val fakes ({cal.set_by} set it)"
         else:
             threshold, t_source = float(opts.threshold), "--threshold"
     finally:
@@ -174,10 +200,10 @@ def train_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], held: set
 
 
 def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str, real: Optional[str],
-              opts: LeaveOneOutOptions) -> FoldResult:
+              opts: LeaveOneOutOptions, reuse_model: bool = False) -> FoldResult:
     t0 = time.perf_counter()
     held = {fake} | ({real} if real else set())
-    result, model, threshold, t_source = train_fold(crops_dir, fold_dir, samples, held, opts)
+    result, model, threshold, t_source = train_fold(crops_dir, fold_dir, samples, held, opts, reuse_model)
     contract, score = open_scorer(model)
     unseen = [s for s in samples if s.split in ("val", "test") and s.source in held]
     test_reals = [s for s in samples if s.split == "test" and s.label == 0 and s.source not in held]
@@ -205,12 +231,15 @@ def _run_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], fake: str,
 
 
 # Options added after folds were first saved, with the value those older folds ran at.
-_NEWER_OPTION_DEFAULTS = {"focal_gamma": 0.0}
+_NEWER_OPTION_DEFAULTS = {"focal_gamma": 0.0, "fake_catch": None}
+# Options that only set the threshold: a fold that differs in nothing else keeps its trained model.
+_THRESHOLD_OPTIONS = ("threshold", "target_real_acceptance", "fake_catch")
 
 
-def _same_options(saved: Optional[dict], options: dict) -> bool:
-    """Whether a saved fold was run with ``options``.  A fold saved before an option (or an
-    augmentation field) existed ran without it, so a missing one counts as its default (off)."""
+def _same_options(saved: Optional[dict], options: dict, ignore: tuple = ()) -> bool:
+    """Whether a saved fold was run with ``options`` (those named in ``ignore`` aside).  A fold
+    saved before an option (or an augmentation field) existed ran without it, so a missing one
+    counts as its default (off)."""
     if not saved:
         return False
     saved, options = {**_NEWER_OPTION_DEFAULTS, **saved}, {**_NEWER_OPTION_DEFAULTS, **options}
@@ -218,19 +247,22 @@ def _same_options(saved: Optional[dict], options: dict) -> bool:
     if isinstance(augment, dict):
         defaults = json_safe(asdict(AugmentOptions()))
         saved = {**saved, "augment_options": {**defaults, **augment}}
-    return saved == options
+    return ({k: v for k, v in saved.items() if k not in ignore}
+            == {k: v for k, v in options.items() if k not in ignore})
 
 
 def run_cached_folds(out_dir: Path, held_out: list, options: dict, run, load, starting, finished,
                      verbose: bool) -> list:
-    """One fold per name in ``held_out``: ``run(name, fold_dir)`` trains and scores it, and its
-    result is kept in ``fold_dir/fold.json`` with the options; a rerun with the same options
-    reuses it (``load(saved_result)``).  ``starting(name)`` and ``finished(result)`` word the
-    progress lines."""
+    """One fold per name in ``held_out``: ``run(name, fold_dir, reuse_model)`` trains and scores
+    it, and its result is kept in ``fold_dir/fold.json`` with the options; a rerun with the same
+    options reuses it (``load(saved_result)``), and one that only sets the threshold another way
+    reuses the fold's trained model (``reuse_model`` True) and calibrates and scores it again.
+    ``starting(name)`` and ``finished(result)`` word the progress lines."""
     folds = []
     for i, name in enumerate(held_out):
         fold_dir = out_dir / "folds" / _slug(name)
         done = fold_dir / "fold.json"
+        reuse_model = False
         if done.is_file():
             saved = json.loads(done.read_text(encoding="utf-8"))
             if _same_options(saved.get("options"), options):
@@ -238,9 +270,12 @@ def run_cached_folds(out_dir: Path, held_out: list, options: dict, run, load, st
                     print(f"leave-one-out: {name}: reusing {done}")
                 folds.append(load(saved["result"]))
                 continue
+            reuse_model = (_same_options(saved.get("options"), options, ignore=_THRESHOLD_OPTIONS)
+                           and _trained_model(fold_dir / "run") is not None)
         if verbose:
-            print(f"leave-one-out: fold {i + 1}/{len(held_out)}: {starting(name)}", flush=True)
-        fold = run(name, fold_dir)
+            print(f"leave-one-out: fold {i + 1}/{len(held_out)}: {starting(name)}"
+                  + (" (its trained model reused: only the threshold changed)" if reuse_model else ""), flush=True)
+        fold = run(name, fold_dir, reuse_model)
         write_text_atomic(done, strict_json.dumps({"options": options, "result": asdict(fold)}, indent=2) + "\n")
         if verbose:
             print(f"leave-one-out: {name}: {finished(fold)} ({fold.seconds:.0f} s)", flush=True)
@@ -266,8 +301,8 @@ def leave_one_out(crops_dir, out_dir, opts: LeaveOneOutOptions) -> LeaveOneOutRe
     options = json_safe({k: v for k, v in asdict(opts).items() if k not in ("verbose", "sources")})
     nan_if_null = ("auc", "auc_vs_all_unseen_reals", "fakes_caught", "reals_accepted")
 
-    def run(fake: str, fold_dir: Path) -> FoldResult:
-        return _run_fold(crops_dir, fold_dir, samples, fake, twin_of(fake), opts)
+    def run(fake: str, fold_dir: Path, reuse_model: bool) -> FoldResult:
+        return _run_fold(crops_dir, fold_dir, samples, fake, twin_of(fake), opts, reuse_model)
 
     def twin_of(fake: str) -> Optional[str]:
         return TWIN_PAIRS.get(fake) if TWIN_PAIRS.get(fake) in sources else None

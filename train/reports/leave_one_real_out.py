@@ -22,7 +22,8 @@ from fakeface.edge.errors import FakeFaceError
 from ..data.layout import group_of, person_of, scan_folder, source_key_of_crop
 from .capture_groups import acceptance_by_name_group
 from .common import check_inputs, format_number as _f, score_samples
-from .leave_one_out import LeaveOneOutOptions, LeaveOneOutReport, recipe_words, run_cached_folds, schedule_words, train_fold
+from .leave_one_out import (LeaveOneOutOptions, LeaveOneOutReport, recipe_words, run_cached_folds, schedule_words,
+                            threshold_words, train_fold)
 from .metrics import format_interval, json_safe, rate_by_group, rate_interval, roc_auc
 from .scoring import open_scorer
 
@@ -65,8 +66,7 @@ class LeaveOneRealOutReport(LeaveOneOutReport):
         o = self.options
         head = (f"Leave one real source out: {self.crops}; per fold arch {o['arch']}, {o['epochs']} epochs, at most "
                 f"{o['limit'] or 'all'} training crops ({schedule_words(o)}; {recipe_words(o)}), threshold "
-                f"calibrated per fold at "
-                f"{o['target_real_acceptance']} real acceptance on the fold's validation reals.  Every photo of the "
+                f"{threshold_words(o)}.  Every photo of the "
                 f"held-out source is scored (no fold saw any); 'accepted' counts by person where file names "
                 f"number people, [brackets] a Wilson 95 % interval over them.  Target: >= {TARGET_ACCEPTANCE}.  "
                 f"{self.seconds / 60:.1f} min.\n\n")
@@ -89,9 +89,10 @@ def _by_sex(by_sex: Optional[dict]) -> str:
     return " / ".join(f"{_f(by_sex[s][0])} of {by_sex[s][1]}" if s in by_sex else "–" for s in ("female", "male"))
 
 
-def _run_real_fold(crops_dir: Path, fold_dir: Path, samples, real: str, opts: LeaveOneOutOptions) -> RealFoldResult:
+def _run_real_fold(crops_dir: Path, fold_dir: Path, samples, real: str, opts: LeaveOneOutOptions,
+                   reuse_model: bool = False) -> RealFoldResult:
     t0 = time.perf_counter()
-    result, model, threshold, t_source = train_fold(crops_dir, fold_dir, samples, {real}, opts)
+    result, model, threshold, t_source = train_fold(crops_dir, fold_dir, samples, {real}, opts, reuse_model)
     contract, score = open_scorer(model)
     held = [s for s in samples if s.source == real]
     test = [s for s in samples if s.split == "test" and s.source != real]
@@ -133,7 +134,8 @@ def leave_one_real_out(crops_dir, out_dir, opts: LeaveOneOutOptions, reals: list
         chosen.append(match[0])
     options = json_safe({k: v for k, v in asdict(opts).items() if k not in ("verbose", "sources")})
     folds = run_cached_folds(
-        out_dir, chosen, options, lambda real, fold_dir: _run_real_fold(crops_dir, fold_dir, samples, real, opts),
+        out_dir, chosen, options,
+        lambda real, fold_dir, reuse: _run_real_fold(crops_dir, fold_dir, samples, real, opts, reuse),
         load=lambda saved: RealFoldResult(**{k: (float("nan") if v is None and k in ("accepted", "accepted_per_photo")
                                                  else v) for k, v in saved.items()}),
         starting=lambda real: f"without {real}",

@@ -151,6 +151,27 @@ def threshold_for_real_acceptance(real_scores: np.ndarray, target: float) -> flo
     return float(min(max(t, np.nextafter(np.float32(last), np.float32(2.0))), 1.0 + 1e-6))
 
 
+def threshold_for_fake_catch(fake_scores: np.ndarray, share: float) -> float:
+    """The highest threshold at which at least ``share`` of the fake faces are still caught.
+
+    Fake faces with ``score >= threshold`` are caught.  The ceil(share * n)-th highest fake
+    score must stay at or above the threshold and the next lower one may fall below it, so,
+    as in :func:`threshold_for_real_acceptance`, the threshold goes halfway between the two
+    and a hair of export round-off cannot flip a calibration face.  With every fake caught
+    (``share`` 1) it sits just below the lowest fake score.
+    """
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"fake catch share must be in (0, 1], got {share}")
+    s = np.sort(np.asarray(fake_scores, np.float64))[::-1]
+    if len(s) == 0:
+        raise ValueError("no fake faces to calibrate on")
+    k = min(len(s), max(1, math.ceil(share * len(s) - 1e-9)))
+    last = s[k - 1]
+    below = s[k:][s[k:] < last]
+    t = (last + below[0]) / 2.0 if len(below) else float(np.nextafter(np.float32(last), np.float32(-1.0)))
+    return float(max(min(t, last), 0.0))
+
+
 def threshold_for_every_source(real_scores: np.ndarray, real_sources, target: float,
                                min_faces: int) -> tuple[float, str]:
     """The lowest threshold at which at least ``target`` of the real faces of every source
