@@ -80,11 +80,18 @@ class CalibrationResult:
     def to_json(self) -> dict:
         return asdict(self)
 
+    def _fake_catch_words(self) -> str:
+        if not self.fake_catch:
+            return ""
+        if self.set_by.startswith("fake catch"):
+            return f", then raised to still catch {self.fake_catch:g} of fakes"
+        return f"; --fake-catch {self.fake_catch:g} left no room above it"
+
     def summary(self) -> str:
         line = (f"calibrate: threshold {self.previous_threshold:.4g} -> {self.threshold:.6g} on {self.split} "
                 f"({self.n_real} real, {self.n_fake} fake): reals accepted {self.reals_accepted:.4f} "
                 f"(target {self.target_real_acceptance}{' for every real source' if self.every_real_source else ''}"
-                f"{f', then raised to catch {self.fake_catch} of fakes' if self.fake_catch else ''}, "
+                f"{self._fake_catch_words()}, "
                 f"set by {self.set_by}; worst source {self.worst_real_source} {self.worst_real_accepted:.4f}), "
                 f"fakes caught {self.fakes_caught:.4f}")
         if self.written:
