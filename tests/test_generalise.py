@@ -148,6 +148,9 @@ def test_leave_one_real_source_out(crops, tmp_path, capsys):
     assert run["focal_gamma"] == 1.0 and run["augment"]["outside_face_p"] == 0.5
     assert "--outside-face-augment 0.5 --focal-gamma 1" in (out / "leave_one_real_out.md").read_text()
     assert fold["threshold_source"].startswith("calibrated") and 0.0 <= fold["test_fakes_caught"] <= 1.0
+    # whom it turned away: every listed photo really was, and none is missing when fewer than ten were
+    assert all(share < 1.0 for _, share, _ in fold["turned_away"])
+    assert len(fold["turned_away"]) == min(10, round((1 - fold["accepted_per_photo"]) * fold["n_faces"]))
     assert (out / "leave_one_real_out.png").is_file() and "by person" in (out / "leave_one_real_out.md").read_text()
     assert _cli("generalise", "leave-one-out", crops, "--out", out, "--real-source", "nobody", "--quiet") == 2
     assert "no such real source" in capsys.readouterr().err
@@ -161,6 +164,18 @@ def test_leave_one_real_source_out(crops, tmp_path, capsys):
     assert again["threshold"] >= fold["threshold"] and again["accepted_per_photo"] >= fold["accepted_per_photo"]
     assert again["train_seconds"] == fold["train_seconds"]  # the first run's training, not a new one
     assert "raised as far as still catching 0.5" in (out / "leave_one_real_out.md").read_text()
+
+
+def test_least_accepted_groups_are_listed_worst_first():
+    from fakeface.train.reports.leave_one_real_out import least_accepted_groups
+
+    groups = ["real/s/p1"] * 4 + ["real/s/p2"] * 2 + ["real/s/p3"] * 2
+    accepted = [True, True, False, False, False, False, True, True]
+    p_fake = [0.1, 0.2, 0.8, 0.9, 0.7, 0.6, 0.1, 0.1]
+    assert least_accepted_groups(accepted, p_fake, groups) == [["p2", 0.0, pytest.approx(0.65)],
+                                                               ["p1", 0.5, pytest.approx(0.5)]]
+    assert least_accepted_groups(accepted, p_fake, groups, listed=1)[0][0] == "p2"
+    assert least_accepted_groups([True], [0.1], ["x"]) == []
 
 
 def test_calibrate_fake_catch_raises_the_threshold_into_the_fakes_margin(crops, model, capsys):

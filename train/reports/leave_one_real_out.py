@@ -30,6 +30,7 @@ from .scoring import open_scorer
 # The real sources photographed the way a face-unlock camera or an ID-photo studio does.
 STUDIO_SOURCES = ("real/studio-3dsk", "real/canada-studio", "real/taiwanese-studio", "real/nuaa-webcam")
 TARGET_ACCEPTANCE = 0.90  # issue 28: a left-out studio or camera source accepted at least this often
+TURNED_AWAY_LISTED = 10
 
 
 @dataclass
@@ -56,6 +57,10 @@ class RealFoldResult:
     # {"female": (acceptance, people), "male": ...} where the held-out names state the sex (3DSK,
     # Canada): a studio can be turned away by sex while its total passes.  None in older folds.
     accepted_by_sex: Optional[dict] = None
+    # The people (or photos) the fold's model turns away at least once, worst first, at most
+    # ``TURNED_AWAY_LISTED``: [name, share of their faces accepted, median p(fake)].  So a report
+    # says whom to look at, not only how many.  None in older folds.
+    turned_away: Optional[list] = None
 
 
 @dataclass
@@ -80,6 +85,12 @@ class LeaveOneRealOutReport(LeaveOneOutReport):
                         f"{format_interval(f.accepted, f.accepted_ci)} | {_f(f.accepted_per_photo)} | {ok} | "
                         f"{f.threshold:.4g} | {_f(f.held_out_auc)} | {_f(f.test_fakes_caught)} | {_f(f.test_reals_accepted)} | "
                         f"{_f(f.in_distribution_test_auc)} | {f.train_seconds:.0f} | {_by_sex(f.accepted_by_sex)} |")
+        lines = [f"- {f.held_out_real}: " + ", ".join(f"`{name}` {share:.2f} (median p(fake) {p:.3f})"
+                                                      for name, share, p in f.turned_away)
+                 for f in self.folds if f.turned_away]
+        if lines:
+            rows += ["", "Turned away at the fold's threshold, worst first (name, share of their faces accepted, "
+                         "median p(fake)):", *lines]
         return head + "\n".join(rows)
 
 
@@ -87,6 +98,20 @@ def _by_sex(by_sex: Optional[dict]) -> str:
     if not by_sex:
         return "–"
     return " / ".join(f"{_f(by_sex[s][0])} of {by_sex[s][1]}" if s in by_sex else "–" for s in ("female", "male"))
+
+
+def least_accepted_groups(accepted, p_fake, groups, listed: int = TURNED_AWAY_LISTED) -> list:
+    """The groups with at least one face turned away, worst first (lowest share accepted, then
+    highest median p(fake)): [short name, share accepted, median p(fake)]."""
+    accepted, p_fake, groups = np.asarray(accepted, bool), np.asarray(p_fake, np.float64), np.asarray(groups)
+    rows = []
+    for name in np.unique(groups):
+        mine = groups == name
+        share = float(accepted[mine].mean())
+        if share < 1.0:
+            rows.append([str(name).rsplit("/", 1)[-1], share, float(np.median(p_fake[mine]))])
+    rows.sort(key=lambda r: (r[1], -r[2]))
+    return rows[:listed]
 
 
 def _run_real_fold(crops_dir: Path, fold_dir: Path, samples, real: str, opts: LeaveOneOutOptions,
@@ -100,7 +125,8 @@ def _run_real_fold(crops_dir: Path, fold_dir: Path, samples, real: str, opts: Le
     cs_t, p_t, _ = score_samples(contract, score, test, progress=opts.verbose, where=crops_dir)
     keys = [source_key_of_crop(rel) for rel in cs_h.paths]
     accepted = p_h < threshold
-    rate, groups = rate_by_group(accepted, [group_of(k) for k in keys])
+    names = [group_of(k) for k in keys]
+    rate, groups = rate_by_group(accepted, names)
     by_person = any(person_of(k) for k in keys)
     fakes, reals = p_t[cs_t.labels == 1], p_t[cs_t.labels == 0]
     test_auc = (result.metrics.get("test") or {}).get("roc_auc")
@@ -116,7 +142,8 @@ def _run_real_fold(crops_dir: Path, fold_dir: Path, samples, real: str, opts: Le
         seconds=round(time.perf_counter() - t0, 1),
         held_out_auc=roc_auc(np.r_[np.ones(len(fakes)), np.zeros(len(p_h))], np.r_[fakes, p_h])
         if len(fakes) and len(p_h) else None,
-        accepted_by_sex=acceptance_by_name_group(list(accepted), keys, "sex") or None)
+        accepted_by_sex=acceptance_by_name_group(list(accepted), keys, "sex") or None,
+        turned_away=least_accepted_groups(accepted, p_h, names))
 
 
 def leave_one_real_out(crops_dir, out_dir, opts: LeaveOneOutOptions, reals: list) -> LeaveOneRealOutReport:
