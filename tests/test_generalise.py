@@ -164,7 +164,8 @@ def test_leave_one_real_source_out(crops, tmp_path, capsys):
     assert again["threshold"] >= fold["threshold"] and again["accepted_per_photo"] >= fold["accepted_per_photo"]
     assert again["train_seconds"] == fold["train_seconds"]  # the first run's training, not a new one
     raised = again["threshold"] > fold["threshold"]
-    assert ("still catch 0.5 of fold val fakes" if raised else "--fake-catch 0.5 left no room") in again["threshold_source"]
+    words = "still catch 0.5 of fold val fakes" if raised else "--fake-catch 0.5 left no room"
+    assert words in again["threshold_source"]
     assert "raised as far as still catching 0.5" in (out / "leave_one_real_out.md").read_text()
 
 
