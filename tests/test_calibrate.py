@@ -88,4 +88,3 @@ def test_write_installs_and_keeps_the_old_value(model, crops_60, capsys):
     assert contract.threshold != old and contract.calibration["previous_threshold"] == old
     loads_strict(sidecar_path(model).read_text())
     assert not sidecar_path(model).with_name(sidecar_path(model).name + ".calibrated").exists()
-
