@@ -49,6 +49,11 @@ MIN_FACES_PER_CLASS = MIN_PER_CLASS
 PROPOSED_SUFFIX = ".calibrated"
 
 
+def fake_catch_setter(share: float) -> str:
+    """``set_by`` when --fake-catch ``share`` raised the threshold."""
+    return f"fake catch {share:g}"
+
+
 def proposed_sidecar_path(model_path) -> Path:
     """Where a calibration that was not asked to --write goes: ``MODEL.json.calibrated``."""
     path = sidecar_path(model_path)
@@ -80,10 +85,15 @@ class CalibrationResult:
     def to_json(self) -> dict:
         return asdict(self)
 
+    @property
+    def raised_by_fake_catch(self) -> bool:
+        """Whether ``fake_catch`` moved the threshold above the real target's."""
+        return bool(self.fake_catch) and self.set_by == fake_catch_setter(self.fake_catch)
+
     def _fake_catch_words(self) -> str:
         if not self.fake_catch:
             return ""
-        if self.set_by.startswith("fake catch"):
+        if self.raised_by_fake_catch:
             return f", then raised to still catch {self.fake_catch:g} of fakes"
         return f"; --fake-catch {self.fake_catch:g} left no room above it"
 
@@ -137,7 +147,7 @@ def calibrate_model(model_path, data_dir, target_real_acceptance: float = DEFAUL
             raise FakeFaceError(f"{data_dir}: --fake-catch needs fake faces, and split {split} has none")
         raised = threshold_for_fake_catch(fake, fake_catch)
         if raised > t:
-            t, set_by = raised, f"fake catch {fake_catch:g}"
+            t, set_by = raised, fake_catch_setter(fake_catch)
     worst, worst_accepted = least_accepted_source(real, real_sources, t, MIN_SOURCE_FACES)
     previous = contract.threshold
     contract.threshold = t

@@ -192,7 +192,7 @@ def train_fold(crops_dir: Path, fold_dir: Path, samples: list[Sample], held: set
             threshold, t_source = cal.threshold, f"calibrated on fold val reals at {opts.target_real_acceptance}"
             if opts.fake_catch:
                 t_source += (f", raised to still catch {opts.fake_catch:g} of fold val fakes"
-                             if cal.set_by.startswith("fake catch") else
+                             if cal.raised_by_fake_catch else
                              f"; --fake-catch {opts.fake_catch:g} left no room above it")
         else:
             threshold, t_source = float(opts.threshold), "--threshold"
